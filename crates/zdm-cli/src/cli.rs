@@ -1,0 +1,109 @@
+//! Command-line definition (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (anything not listed below)
+  2  usage error (bad arguments)
+  3  invalid migrations: a file does not parse or validate, or the directory drifted from the
+     ledger (applied file edited or missing, new file ordered before applied ones)
+  4  another zdm runner holds the lock on this ledger
+  5  a migration failed (the ledger has it as `failed`; `zdm status` says whether it resumes)
+  6  cannot connect to the database, or a database error outside a migration
+  7  the request was refused (e.g. rollback without a .down.sql, nothing to roll back)";
+
+#[derive(Parser, Debug)]
+#[command(name = "zdm", version, about = "Zero-downtime database migrations", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// PostgreSQL connection URL or key=value string; sslmode=disable|prefer|require|verify-ca|verify-full.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Migrations directory.
+    #[arg(long, env = "ZDM_DIR", global = true, default_value = "migrations")]
+    pub dir: PathBuf,
+    /// Schema holding zdm's ledger.
+    #[arg(long, env = "ZDM_SCHEMA", global = true, default_value = "zdm")]
+    pub schema: String,
+    /// How long any DDL may wait for a lock before backing off (e.g. 500ms, 2s).
+    #[arg(long, env = "ZDM_LOCK_TIMEOUT", global = true, default_value = "500ms", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// Attempts in all when locks time out.
+    #[arg(long, env = "ZDM_LOCK_RETRIES", global = true, default_value_t = 30)]
+    pub lock_retries: u32,
+    /// Give up retrying after this long.
+    #[arg(long, env = "ZDM_LOCK_RETRY_MAX", global = true, default_value = "5m", value_parser = parse_duration)]
+    pub lock_retry_max: Duration,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log format on stderr; `json` emits the audit events as JSON lines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 2s, 5m)"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create or upgrade the ledger schema (idempotent).
+    Init,
+    /// Create a new migration file named <UTC timestamp>_<name>.yaml (or .sql).
+    New {
+        name: String,
+        /// Create a plain SQL migration instead of an operations file.
+        #[arg(long)]
+        sql: bool,
+    },
+    /// Check that all files parse, ids are unique and applied files are unchanged (the latter
+    /// needs a database URL).
+    Validate,
+    /// Show every migration's state, times and errors.
+    Status,
+    /// Show the audit log.
+    History {
+        /// Only events of this migration.
+        #[arg(long)]
+        migration: Option<String>,
+        /// Only the last N events.
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// Apply pending migrations in order; resume failed or interrupted ones.
+    Migrate {
+        /// Stop after this migration.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Roll back the last applied SQL migration with its .down.sql.
+    Rollback {
+        /// The migration to roll back (must be the last applied).
+        id: Option<String>,
+    },
+    /// Record the database as already at migration <id> without running anything.
+    Baseline { id: String },
+    /// Accept the new checksums of applied files that were edited.
+    Repair,
+}

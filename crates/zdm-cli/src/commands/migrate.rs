@@ -1,0 +1,70 @@
+//! The writing commands: migrate, rollback, baseline, repair.
+
+use super::Context;
+use crate::output;
+use zdm_pg::runner::{baseline as bl, migrate as mg, rollback as rb};
+
+pub async fn migrate(ctx: &Context, to: Option<&str>) -> anyhow::Result<()> {
+    let files = ctx.files()?;
+    let mut session = ctx.session("migrate").await?;
+    let report = mg::migrate(&mut session, &files, to).await?;
+    if ctx.global.json {
+        return output::json(&report);
+    }
+    for id in &report.applied {
+        let how = if report.resumed.contains(id) {
+            "resumed and applied"
+        } else {
+            "applied"
+        };
+        println!("{how} {id}");
+    }
+    if report.applied.is_empty() {
+        println!(
+            "nothing to apply ({} migrations already applied)",
+            report.already_applied
+        );
+    }
+    Ok(())
+}
+
+pub async fn rollback(ctx: &Context, id: Option<&str>) -> anyhow::Result<()> {
+    let files = ctx.files()?;
+    let mut session = ctx.session("rollback").await?;
+    let done = rb::rollback_sql(&mut session, &files, id).await?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "rolled_back": done }));
+    }
+    println!("rolled back {done}");
+    Ok(())
+}
+
+pub async fn baseline(ctx: &Context, id: &str) -> anyhow::Result<()> {
+    let files = ctx.files()?;
+    let mut session = ctx.session("baseline").await?;
+    let recorded = bl::baseline(&mut session, &files, id).await?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "baselined": recorded }));
+    }
+    println!(
+        "recorded {} migrations as applied, up to {id}",
+        recorded.len()
+    );
+    Ok(())
+}
+
+pub async fn repair(ctx: &Context) -> anyhow::Result<()> {
+    let files = ctx.files()?;
+    let mut session = ctx.session("repair").await?;
+    let repaired = bl::repair(&mut session, &files).await?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "repaired": repaired }));
+    }
+    if repaired.is_empty() {
+        println!("nothing to repair: every applied file matches the ledger");
+    }
+    for id in repaired {
+        println!("accepted the edited file of {id}");
+    }
+    Ok(())
+}

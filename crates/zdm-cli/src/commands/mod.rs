@@ -1,0 +1,140 @@
+//! One function per command; each returns `anyhow::Result` whose error `main` maps to an exit code.
+
+mod history;
+mod migrate;
+mod status;
+
+use crate::cli::{Cli, Command, Global};
+use crate::output;
+use anyhow::anyhow;
+use zdm_core::source::{self, MigrationFile};
+use zdm_pg::{ConnectionSpec, LockPolicy, Session};
+
+/// Scrubs the database password out of any text that is displayed.
+pub struct Scrubber(Option<ConnectionSpec>);
+
+impl Scrubber {
+    pub fn new(url: Option<&str>) -> Self {
+        Scrubber(url.and_then(|u| ConnectionSpec::parse(u).ok()))
+    }
+    pub fn scrub(&self, text: &str) -> String {
+        match &self.0 {
+            Some(spec) => spec.scrub(text),
+            None => text.to_string(),
+        }
+    }
+}
+
+pub struct Context {
+    pub global: Global,
+}
+
+impl Context {
+    pub fn spec(&self) -> anyhow::Result<ConnectionSpec> {
+        let url = self
+            .global
+            .database_url
+            .as_deref()
+            .ok_or_else(|| anyhow!("no database: pass --database-url or set DATABASE_URL"))?;
+        Ok(ConnectionSpec::parse(url).map_err(zdm_pg::Error::from)?)
+    }
+
+    pub fn policy(&self) -> LockPolicy {
+        LockPolicy {
+            lock_timeout: self.global.lock_timeout,
+            max_attempts: self.global.lock_retries.max(1),
+            max_total: self.global.lock_retry_max,
+            ..LockPolicy::default()
+        }
+    }
+
+    pub async fn session(&self, command: &str) -> anyhow::Result<Session> {
+        Ok(Session::open(&self.spec()?, &self.global.schema, self.policy(), command).await?)
+    }
+
+    /// The migrations of `--dir`, every problem reported at once.
+    pub fn files(&self) -> anyhow::Result<Vec<MigrationFile>> {
+        Ok(source::load_dir(&self.global.dir)?)
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context { global: cli.global };
+    match cli.command {
+        Command::Init => init(&ctx).await,
+        Command::New { name, sql } => new(&ctx, &name, sql),
+        Command::Validate => validate(&ctx).await,
+        Command::Status => status::status(&ctx).await,
+        Command::History { migration, limit } => {
+            history::history(&ctx, migration.as_deref(), limit).await
+        }
+        Command::Migrate { to } => migrate::migrate(&ctx, to.as_deref()).await,
+        Command::Rollback { id } => migrate::rollback(&ctx, id.as_deref()).await,
+        Command::Baseline { id } => migrate::baseline(&ctx, &id).await,
+        Command::Repair => migrate::repair(&ctx).await,
+    }
+}
+
+async fn init(ctx: &Context) -> anyhow::Result<()> {
+    let mut session = ctx.session("init").await?;
+    let outcome = session.lock_for_writing().await?;
+    if ctx.global.json {
+        return output::json(&outcome);
+    }
+    match outcome {
+        zdm_pg::ledger::InitOutcome::Created { version } => {
+            println!(
+                "created ledger in schema `{}` (version {version})",
+                ctx.global.schema
+            )
+        }
+        zdm_pg::ledger::InitOutcome::Upgraded { from, to } => {
+            println!(
+                "upgraded ledger in schema `{}` from version {from} to {to}",
+                ctx.global.schema
+            )
+        }
+        zdm_pg::ledger::InitOutcome::UpToDate { version } => {
+            println!(
+                "ledger in schema `{}` is up to date (version {version})",
+                ctx.global.schema
+            )
+        }
+    }
+    Ok(())
+}
+
+fn new(ctx: &Context, name: &str, sql: bool) -> anyhow::Result<()> {
+    let path = source::new_migration_file(&ctx.global.dir, name, sql, chrono::Utc::now())
+        .map_err(|e| anyhow!(e))?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "path": path }));
+    }
+    println!("{}", path.display());
+    Ok(())
+}
+
+async fn validate(ctx: &Context) -> anyhow::Result<()> {
+    let files = ctx.files()?;
+    let mut drift_checked = false;
+    if ctx.global.database_url.is_some() {
+        let session = ctx.session("validate").await?;
+        if session.ledger.version(&session.client).await?.is_some() {
+            let records = session.ledger.records(&session.client).await?;
+            zdm_pg::runner::drift::check(&files, &records).into_result()?;
+            drift_checked = true;
+        }
+    }
+    if ctx.global.json {
+        return output::json(
+            &serde_json::json!({ "valid": true, "migrations": files.len(), "ledger_checked": drift_checked }),
+        );
+    }
+    let ledger_note = if drift_checked {
+        "; applied files match the ledger"
+    } else {
+        ""
+    };
+    println!("{} migrations valid{ledger_note}", files.len());
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! `zdm status`.
+
+use super::Context;
+use crate::output;
+
+pub async fn status(ctx: &Context) -> anyhow::Result<()> {
+    // Broken files must not hide the ledger: report them and show what the ledger knows.
+    let files = match ctx.files() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("warning: migration files have problems (showing the ledger only):\n{e}");
+            Vec::new()
+        }
+    };
+    let session = ctx.session("status").await?;
+    let report = zdm_pg::runner::status::status(&session.client, &session.ledger, &files).await?;
+    if ctx.global.json {
+        return output::json(&report);
+    }
+    if report.ledger_version.is_none() {
+        println!(
+            "no ledger in schema `{}` yet (zdm init or zdm migrate creates it)",
+            report.schema
+        );
+    }
+    if let Some(holder) = &report.runner {
+        println!("runner active: {holder}");
+    }
+    let rows = report
+        .migrations
+        .iter()
+        .map(|m| {
+            let mut state = m.state.to_string();
+            if m.interrupted {
+                state.push_str(" (interrupted)");
+            }
+            if m.baselined {
+                state.push_str(" (baseline)");
+            }
+            let mut note = Vec::new();
+            if let Some(e) = &m.last_error {
+                note.push(format!(
+                    "error in {}: {e}",
+                    m.failed_phase.as_deref().unwrap_or("?")
+                ));
+            }
+            if !m.file_present {
+                note.push("file missing".into());
+            }
+            if m.file_modified {
+                note.push("file edited since applied".into());
+            }
+            if !m.next.is_empty() {
+                note.push(m.next.clone());
+            }
+            vec![
+                m.id.clone(),
+                m.kind.clone(),
+                state,
+                output::time(m.started_at),
+                output::duration_ms(m.duration_ms),
+                m.applied_by.clone().unwrap_or_default(),
+                note.join("; "),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        output::table(
+            &[
+                "migration",
+                "kind",
+                "state",
+                "started (UTC)",
+                "took",
+                "by",
+                "notes"
+            ],
+            rows
+        )
+    );
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The `zdm` command: parses arguments, sets up logging, runs a command and maps its outcome to
+//! a documented exit code (see `cli::EXIT_CODES`).
+
+mod cli;
+mod commands;
+mod output;
+
+use clap::Parser;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(global: &cli::Global) {
+    let default = match (global.verbose, global.log_format) {
+        (0, cli::LogFormat::Text) => "warn",
+        (0 | 1, _) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("ZDM_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        cli::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        cli::LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .init(),
+    }
+}
+
+/// Exit code for an error, by what went wrong (documented in `zdm --help`).
+fn exit_code(err: &anyhow::Error) -> u8 {
+    use zdm_pg::Error as E;
+    if err
+        .downcast_ref::<zdm_core::source::SourceErrors>()
+        .is_some()
+    {
+        return 3;
+    }
+    match err.downcast_ref::<E>() {
+        Some(E::Source(_) | E::Drift(_)) => 3,
+        Some(E::Locked { .. }) => 4,
+        Some(E::MigrationFailed { .. }) => 5,
+        Some(E::Connect(_) | E::Db(_) | E::Ledger(_)) => 6,
+        Some(E::Refused(_)) => 7,
+        None => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(&cli.global);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // The password, if any, is scrubbed from every error message as a last line of defence.
+    let password_scrub = commands::Scrubber::new(cli.global.database_url.as_deref());
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = exit_code(&err);
+            let mut message = format!("{err:#}");
+            if code == 1 {
+                message = format!("{err:?}");
+            }
+            eprintln!("error: {}", password_scrub.scrub(&message));
+            ExitCode::from(code)
+        }
+    }
+}
