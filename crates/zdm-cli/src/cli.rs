@@ -45,6 +45,20 @@ pub struct Global {
     /// Give up retrying after this long.
     #[arg(long, env = "ZDM_LOCK_RETRY_MAX", global = true, default_value = "5m", value_parser = parse_duration)]
     pub lock_retry_max: Duration,
+    /// Schema of the application's tables (operation migrations).
+    #[arg(
+        long,
+        env = "ZDM_TARGET_SCHEMA",
+        global = true,
+        default_value = "public"
+    )]
+    pub target_schema: String,
+    /// Backfill: aim for batches that take this long (row locks are held that long at most).
+    #[arg(long, env = "ZDM_BATCH_TARGET", global = true, default_value = "40ms", value_parser = parse_duration)]
+    pub batch_target: Duration,
+    /// Backfill: pause between batches.
+    #[arg(long, env = "ZDM_BATCH_DELAY", global = true, default_value = "0ms", value_parser = parse_duration)]
+    pub batch_delay: Duration,
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -64,6 +78,12 @@ pub enum LogFormat {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 2s, 5m)"))
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatestWhat {
+    Schema,
+    Url,
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,15 +111,42 @@ pub enum Command {
         #[arg(long)]
         limit: Option<i64>,
     },
-    /// Apply pending migrations in order; resume failed or interrupted ones.
+    /// Apply pending migrations in order; resume failed or interrupted ones. Operation files are
+    /// started and completed, except the last, which stays expanded unless --complete.
     Migrate {
         /// Stop after this migration.
         #[arg(long)]
         to: Option<String>,
+        /// Also complete the last operations migration.
+        #[arg(long)]
+        complete: bool,
     },
-    /// Roll back the last applied SQL migration with its .down.sql.
+    /// Start an operations migration: expand, backfill, publish the new version schema.
+    Start {
+        /// The migration file.
+        file: std::path::PathBuf,
+        /// Complete it right away (no period with both versions live).
+        #[arg(long)]
+        complete: bool,
+    },
+    /// Complete the expanded migration: drop the old version, contract the schema.
+    Complete {
+        /// The migration (default: the one in flight).
+        id: Option<String>,
+    },
+    /// Resume the interrupted or failed phase of the migration in flight.
+    Resume,
+    /// Print, per phase, the SQL zdm would run for a migration and the locks it takes.
+    Plan { file: std::path::PathBuf },
+    /// Print what new application code should use: the latest version schema, or a URL selecting it.
+    Latest {
+        #[arg(value_enum)]
+        what: LatestWhat,
+    },
+    /// Roll back the operations migration in flight, or else the last applied SQL migration (with
+    /// its .down.sql).
     Rollback {
-        /// The migration to roll back (must be the last applied).
+        /// The migration to roll back (must be the in-flight or last applied one).
         id: Option<String>,
     },
     /// Record the database as already at migration <id> without running anything.

@@ -6,6 +6,8 @@
 pub mod format;
 pub mod ident;
 pub mod operations;
+pub mod planner;
+pub mod schema;
 pub mod source;
 pub mod sql;
 pub mod state;

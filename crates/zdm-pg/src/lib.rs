@@ -2,6 +2,8 @@
 //! one-runner-at-a-time lock ([`runner_lock`]), lock-safe execution with retry ([`executor`]) and
 //! the commands that apply, roll back and report on migrations ([`runner`]).
 
+pub mod backfill;
+pub mod catalog;
 pub mod connect;
 pub mod error;
 pub mod executor;

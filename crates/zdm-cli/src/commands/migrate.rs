@@ -1,13 +1,19 @@
-//! The writing commands: migrate, rollback, baseline, repair.
+//! The writing commands: migrate, baseline, repair.
 
 use super::Context;
 use crate::output;
-use zdm_pg::runner::{baseline as bl, migrate as mg, rollback as rb};
+use zdm_pg::runner::{baseline as bl, migrate as mg};
 
-pub async fn migrate(ctx: &Context, to: Option<&str>) -> anyhow::Result<()> {
+pub async fn migrate(ctx: &Context, to: Option<&str>, complete: bool) -> anyhow::Result<()> {
     let files = ctx.files()?;
     let mut session = ctx.session("migrate").await?;
-    let report = mg::migrate(&mut session, &files, to).await?;
+    let progress = crate::progress::Progress::new(ctx.global.json);
+    let opts = mg::MigrateOptions {
+        engine: ctx.engine(),
+        complete_last: complete,
+        observer: &progress,
+    };
+    let report = mg::migrate(&mut session, &files, to, &opts).await?;
     if ctx.global.json {
         return output::json(&report);
     }
@@ -25,17 +31,6 @@ pub async fn migrate(ctx: &Context, to: Option<&str>) -> anyhow::Result<()> {
             report.already_applied
         );
     }
-    Ok(())
-}
-
-pub async fn rollback(ctx: &Context, id: Option<&str>) -> anyhow::Result<()> {
-    let files = ctx.files()?;
-    let mut session = ctx.session("rollback").await?;
-    let done = rb::rollback_sql(&mut session, &files, id).await?;
-    if ctx.global.json {
-        return output::json(&serde_json::json!({ "rolled_back": done }));
-    }
-    println!("rolled back {done}");
     Ok(())
 }
 

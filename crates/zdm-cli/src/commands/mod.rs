@@ -1,5 +1,6 @@
 //! One function per command; each returns `anyhow::Result` whose error `main` maps to an exit code.
 
+mod engine;
 mod history;
 mod migrate;
 mod status;
@@ -48,6 +49,17 @@ impl Context {
         }
     }
 
+    pub fn engine(&self) -> zdm_pg::runner::operations::EngineOptions {
+        zdm_pg::runner::operations::EngineOptions {
+            target_schema: self.global.target_schema.clone(),
+            backfill: zdm_pg::backfill::BackfillConfig {
+                target_batch: self.global.batch_target,
+                delay: self.global.batch_delay,
+                ..Default::default()
+            },
+        }
+    }
+
     pub async fn session(&self, command: &str) -> anyhow::Result<Session> {
         Ok(Session::open(&self.spec()?, &self.global.schema, self.policy(), command).await?)
     }
@@ -68,8 +80,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History { migration, limit } => {
             history::history(&ctx, migration.as_deref(), limit).await
         }
-        Command::Migrate { to } => migrate::migrate(&ctx, to.as_deref()).await,
-        Command::Rollback { id } => migrate::rollback(&ctx, id.as_deref()).await,
+        Command::Migrate { to, complete } => migrate::migrate(&ctx, to.as_deref(), complete).await,
+        Command::Rollback { id } => engine::rollback(&ctx, id.as_deref()).await,
+        Command::Start { file, complete } => engine::start(&ctx, &file, complete).await,
+        Command::Complete { id } => engine::complete(&ctx, id.as_deref()).await,
+        Command::Resume => engine::resume(&ctx).await,
+        Command::Plan { file } => engine::plan(&ctx, &file).await,
+        Command::Latest { what } => engine::latest(&ctx, what).await,
         Command::Baseline { id } => migrate::baseline(&ctx, &id).await,
         Command::Repair => migrate::repair(&ctx).await,
     }

@@ -3,6 +3,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperationsMigration {
     pub operations: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub version_schema: Option<String>,
 }
 #[derive(Debug)]
 pub struct ValidationError(pub String);

@@ -70,6 +70,24 @@ CREATE TABLE {s}.backfill_progress (
     PRIMARY KEY (migration_id, table_name)
 );
 "#,
+    // 3: the expand/contract engine: the plan stored at start (complete and rollback run it), and
+    // the function dual-write triggers use to tell which version wrote a row.
+    r#"
+ALTER TABLE {s}.migrations ADD COLUMN plan jsonb;
+CREATE FUNCTION {s}.is_new_version(version_schema text) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    explicit text := nullif(current_setting('zdm.version', true), '');
+BEGIN
+    -- An explicit session/transaction setting wins (needed behind transaction-pooling proxies).
+    IF explicit IS NOT NULL THEN
+        RETURN explicit = version_schema;
+    END IF;
+    -- Otherwise the first schema of the effective search path, as the server resolved it.
+    RETURN coalesce((current_schemas(false))[1] = version_schema, false);
+END
+$fn$;
+"#,
 ];
 
 /// The ledger version this build of zdm writes.

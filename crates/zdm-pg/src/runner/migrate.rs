@@ -2,14 +2,16 @@
 //! or were interrupted, and stop at the first failure.
 
 use super::drift;
+use super::operations::{self, EngineOptions};
 use super::sql_apply::{run_script, Script};
 use super::Session;
+use crate::backfill::BackfillObserver;
 use crate::error::{Error, Result};
 use crate::ledger::transitions::RunStart;
 use crate::ledger::{EventLevel, MigrationRecord, NewEvent};
 use serde::Serialize;
 use std::collections::HashMap;
-use zdm_core::source::{MigrationBody, MigrationFile};
+use zdm_core::source::{MigrationBody, MigrationFile, MigrationKind};
 use zdm_core::state::{MigrationState, Phase};
 
 #[derive(Debug, Default, Serialize)]
@@ -40,11 +42,20 @@ fn action(record: Option<&MigrationRecord>) -> Result<Action> {
     }
 }
 
+/// How `migrate` treats operation files.
+pub struct MigrateOptions<'a> {
+    pub engine: EngineOptions,
+    /// Complete the last operations migration too (otherwise it stays expanded).
+    pub complete_last: bool,
+    pub observer: &'a dyn BackfillObserver,
+}
+
 /// Apply pending migrations up to and including `target` (all when None).
 pub async fn migrate(
     session: &mut Session,
     files: &[MigrationFile],
     target: Option<&str>,
+    opts: &MigrateOptions<'_>,
 ) -> Result<MigrateReport> {
     session.lock_for_writing().await?;
     if let Some(t) = target {
@@ -61,7 +72,31 @@ pub async fn migrate(
 
     let mut report = MigrateReport::default();
     let mut parent: Option<&str> = None;
-    for file in files {
+    let end = target
+        .and_then(|t| files.iter().position(|f| f.id == t))
+        .map(|i| i + 1)
+        .unwrap_or(files.len());
+    let last_ops = files[..end]
+        .iter()
+        .rposition(|f| f.kind() == MigrationKind::Operations);
+    for (index, file) in files[..end].iter().enumerate() {
+        if let MigrationBody::Operations(_) = file.body {
+            let complete = opts.complete_last || Some(index) != last_ops;
+            if apply_operations(session, file, parent, by_id.get(&file.id), complete, opts).await? {
+                report.applied.push(file.id.clone());
+            } else {
+                report.already_applied += 1;
+            }
+            parent = Some(&file.id);
+            continue;
+        }
+        if let Some(other) = operations::in_flight(&session.ledger.records(&session.client).await?)
+        {
+            return Err(Error::Refused(format!(
+                "operations migration {} is {}; complete or roll it back before applying {}",
+                other.id, other.state, file.id
+            )));
+        }
         let act = action(by_id.get(&file.id))?;
         if !matches!(act, Action::Skip) {
             apply_one(session, file, parent, &act).await?;
@@ -73,11 +108,45 @@ pub async fn migrate(
             report.already_applied += 1;
         }
         parent = Some(&file.id);
-        if target == Some(file.id.as_str()) {
-            break;
-        }
     }
     Ok(report)
+}
+
+/// Start and (unless it is to stay expanded) complete an operations migration. Returns whether
+/// anything was done.
+async fn apply_operations(
+    session: &mut Session,
+    file: &MigrationFile,
+    parent: Option<&str>,
+    record: Option<&MigrationRecord>,
+    complete: bool,
+    opts: &MigrateOptions<'_>,
+) -> Result<bool> {
+    let state = record.map(|r| r.state);
+    let failed_in_complete = record.is_some_and(|r| r.failed_phase.as_deref() == Some("complete"));
+    let needs_start = match state {
+        None | Some(MigrationState::RolledBack | MigrationState::Running) => true,
+        Some(MigrationState::Failed) => !failed_in_complete,
+        Some(MigrationState::Completed) => return Ok(false),
+        Some(MigrationState::Expanded | MigrationState::Completing) => false,
+        Some(MigrationState::RollingBack) => {
+            return Err(Error::Refused(format!(
+                "migration {} is rolling back; finish with `zdm rollback`",
+                file.id
+            )))
+        }
+        Some(MigrationState::Pending) => true,
+    };
+    let mut did = false;
+    if needs_start {
+        operations::start(session, file, parent, &opts.engine, opts.observer).await?;
+        did = true;
+    }
+    if complete {
+        operations::complete(session, Some(&file.id)).await?;
+        did = true;
+    }
+    Ok(did)
 }
 
 async fn apply_one(
@@ -88,7 +157,7 @@ async fn apply_one(
 ) -> Result<()> {
     let MigrationBody::Sql(sql) = &file.body else {
         return Err(Error::Refused(format!(
-            "{} is an operations migration: run it with `zdm start` (the expand/contract engine)",
+            "{} is an operations migration",
             file.id
         )));
     };

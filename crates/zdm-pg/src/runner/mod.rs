@@ -5,9 +5,11 @@
 pub mod baseline;
 pub mod drift;
 pub mod migrate;
+pub mod operations;
 pub mod rollback;
 pub mod sql_apply;
 pub mod status;
+pub mod steps;
 
 use crate::connect::ConnectionSpec;
 use crate::error::Result;

@@ -18,7 +18,7 @@ use zdm_core::state::{MigrationState, Phase};
 
 /// What one attempt failed on.
 #[derive(Debug)]
-enum StepError {
+pub(crate) enum StepError {
     Statement {
         index: usize,
         error: tokio_postgres::Error,

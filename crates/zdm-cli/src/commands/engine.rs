@@ -1,0 +1,206 @@
+//! The expand/contract commands: start, complete, resume, rollback, plan, latest.
+
+use super::Context;
+use crate::cli::LatestWhat;
+use crate::output;
+use crate::progress::Progress;
+use anyhow::anyhow;
+use std::path::Path;
+use zdm_core::planner::{Plan, Step};
+use zdm_core::source;
+use zdm_pg::runner::operations as ops;
+use zdm_pg::runner::rollback as rb;
+
+fn load(path: &Path) -> anyhow::Result<source::MigrationFile> {
+    Ok(source::load_file(path)?)
+}
+
+pub async fn start(ctx: &Context, path: &Path, complete: bool) -> anyhow::Result<()> {
+    let file = load(path)?;
+    let mut session = ctx.session("start").await?;
+    let progress = Progress::new(ctx.global.json);
+    let records = {
+        session.lock_for_writing().await?;
+        session.ledger.records(&session.client).await?
+    };
+    let parent = records
+        .iter()
+        .rev()
+        .find(|r| r.state == zdm_core::state::MigrationState::Completed)
+        .map(|r| r.id.clone());
+    let plan = ops::start(
+        &mut session,
+        &file,
+        parent.as_deref(),
+        &ctx.engine(),
+        &progress,
+    )
+    .await?;
+    if complete {
+        ops::complete(&mut session, Some(&file.id)).await?;
+    }
+    if ctx.global.json {
+        return output::json(&serde_json::json!({
+            "migration": file.id,
+            "state": if complete { "completed" } else { "expanded" },
+            "version_schema": plan.target.version_schema,
+        }));
+    }
+    if complete {
+        println!(
+            "{} started and completed; version schema {}",
+            file.id, plan.target.version_schema
+        );
+    } else {
+        println!(
+            "{} expanded: new code uses schema {} (search_path or SET zdm.version); `zdm complete` when the old code is gone",
+            file.id, plan.target.version_schema
+        );
+    }
+    Ok(())
+}
+
+pub async fn complete(ctx: &Context, id: Option<&str>) -> anyhow::Result<()> {
+    let mut session = ctx.session("complete").await?;
+    let done = ops::complete(&mut session, id).await?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "completed": done }));
+    }
+    println!("completed {done}");
+    Ok(())
+}
+
+/// Resume whatever the in-flight migration was doing.
+pub async fn resume(ctx: &Context) -> anyhow::Result<()> {
+    let mut session = ctx.session("resume").await?;
+    session.lock_for_writing().await?;
+    let records = session.ledger.records(&session.client).await?;
+    let r = ops::in_flight(&records)
+        .ok_or_else(|| anyhow!("nothing to resume: no operations migration is in flight"))?
+        .clone();
+    use zdm_core::state::MigrationState as S;
+    let phase = r.failed_phase.as_deref();
+    match r.state {
+        S::Completing => return complete(ctx, Some(&r.id)).await,
+        S::Failed if phase == Some("complete") => return complete(ctx, Some(&r.id)).await,
+        S::RollingBack => return rollback(ctx, Some(&r.id)).await,
+        S::Failed if phase == Some("rollback") => return rollback(ctx, Some(&r.id)).await,
+        S::Expanded => {
+            println!(
+                "{} is expanded; nothing to resume (`zdm complete` or `zdm rollback`)",
+                r.id
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
+    let files = ctx.files()?;
+    let file = files
+        .iter()
+        .find(|f| f.id == r.id)
+        .ok_or_else(|| anyhow!("{} has no file in {}", r.id, ctx.global.dir.display()))?;
+    drop(session);
+    start(ctx, &file.path, false).await
+}
+
+pub async fn rollback(ctx: &Context, id: Option<&str>) -> anyhow::Result<()> {
+    let mut session = ctx.session("rollback").await?;
+    session.lock_for_writing().await?;
+    let records = session.ledger.records(&session.client).await?;
+    let done = if ops::in_flight(&records).is_some() {
+        ops::rollback(&mut session, id).await?
+    } else {
+        let files = ctx.files()?;
+        rb::rollback_sql(&mut session, &files, id).await?
+    };
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "rolled_back": done }));
+    }
+    println!("rolled back {done}");
+    Ok(())
+}
+
+fn print_steps(title: &str, steps: &[&Step]) {
+    println!("== {title}");
+    if steps.is_empty() {
+        println!("   (nothing)");
+    }
+    for s in steps {
+        let mode = match s.mode {
+            zdm_core::planner::Mode::Transaction => "",
+            zdm_core::planner::Mode::OwnTransaction => " [own transaction]",
+            zdm_core::planner::Mode::NoTransaction => " [no transaction]",
+        };
+        println!("-- {:?}{mode}; lock: {}", s.stage, s.lock);
+        println!("{};", s.sql);
+    }
+}
+
+pub async fn plan(ctx: &Context, path: &Path) -> anyhow::Result<()> {
+    let file = load(path)?;
+    let session = ctx.session("plan").await?;
+    let plan: Plan = ops::plan(&session, &file, &ctx.engine()).await?;
+    if ctx.global.json {
+        return output::json(&plan);
+    }
+    let before: Vec<&Step> = plan
+        .start
+        .iter()
+        .filter(|s| s.stage < zdm_core::planner::Stage::Views)
+        .collect();
+    print_steps("start: expand", &before);
+    println!("== start: backfill");
+    if plan.backfills.is_empty() {
+        println!("   (nothing)");
+    }
+    for b in &plan.backfills {
+        let key = b
+            .key
+            .as_ref()
+            .map(|k| k.join(", "))
+            .unwrap_or_else(|| "ctid ranges".into());
+        println!(
+            "-- {}.{} in batches by ({key}); row locks of one batch at a time",
+            plan.target.schema, b.table
+        );
+    }
+    println!(
+        "== start: version schema {} (views; computed again from the catalog after the expand)",
+        plan.target.version_schema
+    );
+    for sql in zdm_core::planner::views::preview_version_schema(&plan.target, &plan.new_schema) {
+        println!("{sql};");
+    }
+    print_steps("complete", &plan.complete.iter().collect::<Vec<_>>());
+    print_steps("rollback", &plan.rollback.iter().collect::<Vec<_>>());
+    Ok(())
+}
+
+pub async fn latest(ctx: &Context, what: LatestWhat) -> anyhow::Result<()> {
+    let session = ctx.session("latest").await?;
+    session.ledger.require(&session.client).await?;
+    let records = session.ledger.records(&session.client).await?;
+    use zdm_core::state::MigrationState as S;
+    let schema = records
+        .iter()
+        .rev()
+        .filter(|r| matches!(r.state, S::Expanded | S::Completed))
+        .find_map(|r| r.version_schema.clone())
+        .ok_or_else(|| {
+            anyhow!("no version schema yet: no operations migration has been started")
+        })?;
+    let out = match what {
+        LatestWhat::Schema => schema.clone(),
+        LatestWhat::Url => {
+            let url = ctx.global.database_url.as_deref().unwrap_or_default();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let with = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            zdm_pg::connect::redact_url(&with)
+        }
+    };
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "schema": schema, "value": out }));
+    }
+    println!("{out}");
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The planning state the operations write into, and the assembly of the final [`Plan`].
+
+use super::triggers::{self, DualWrite};
+use super::{
+    Backfill, Mode, Plan, PlanError, PlanOperation, Stage, Step, TableMapping, Target,
+    VersionMapping,
+};
+use crate::ident::{quote_ident, quote_qualified};
+use crate::schema::{Schema, Table};
+
+/// Name of the helper column that holds a column's new version while a migration is in flight.
+pub fn temp_column(name: &str) -> String {
+    truncate63(format!("_zdm_new_{name}"))
+}
+
+pub(crate) fn truncate63(mut s: String) -> String {
+    while s.len() > 63 {
+        s.pop();
+    }
+    s
+}
+
+pub struct PlanContext {
+    pub target: Target,
+    /// The schema before the migration (what the old version sees).
+    pub old: Schema,
+    /// The schema as the new version sees it, updated operation by operation.
+    pub new: Schema,
+    steps_start: Vec<Step>,
+    steps_complete: Vec<Step>,
+    steps_rollback: Vec<Step>,
+    pub(crate) dual_writes: Vec<DualWrite>,
+    backfills: Vec<Backfill>,
+    mapping: VersionMapping,
+}
+
+impl PlanContext {
+    pub fn new(target: Target, current: Schema) -> Self {
+        PlanContext {
+            target,
+            old: current.clone(),
+            new: current,
+            steps_start: Vec::new(),
+            steps_complete: Vec::new(),
+            steps_rollback: Vec::new(),
+            dual_writes: Vec::new(),
+            backfills: Vec::new(),
+            mapping: VersionMapping::default(),
+        }
+    }
+
+    /// Quoted `schema.table` of a physical table.
+    pub fn qt(&self, physical: &str) -> String {
+        quote_qualified(&self.target.schema, physical)
+    }
+
+    pub fn q(&self, name: &str) -> String {
+        quote_ident(name)
+    }
+
+    pub fn table(&self, logical: &str) -> Result<&Table, String> {
+        self.new
+            .table(logical)
+            .ok_or_else(|| format!("table `{logical}` does not exist"))
+    }
+
+    pub fn table_mut(&mut self, logical: &str) -> Result<&mut Table, String> {
+        self.new
+            .tables
+            .get_mut(logical)
+            .ok_or_else(|| format!("table `{logical}` does not exist"))
+    }
+
+    pub fn start(
+        &mut self,
+        stage: Stage,
+        mode: Mode,
+        sql: impl Into<String>,
+        lock: impl Into<String>,
+    ) {
+        self.steps_start.push(Step {
+            stage,
+            mode,
+            sql: sql.into(),
+            lock: lock.into(),
+        });
+    }
+
+    pub fn complete(
+        &mut self,
+        stage: Stage,
+        mode: Mode,
+        sql: impl Into<String>,
+        lock: impl Into<String>,
+    ) {
+        self.steps_complete.push(Step {
+            stage,
+            mode,
+            sql: sql.into(),
+            lock: lock.into(),
+        });
+    }
+
+    pub fn rollback(
+        &mut self,
+        stage: Stage,
+        mode: Mode,
+        sql: impl Into<String>,
+        lock: impl Into<String>,
+    ) {
+        self.steps_rollback.push(Step {
+            stage,
+            mode,
+            sql: sql.into(),
+            lock: lock.into(),
+        });
+    }
+
+    /// Describe a brief ACCESS EXCLUSIVE lock on a table, the common case for catalog-only DDL.
+    pub fn brief_exclusive(&self, physical: &str) -> String {
+        format!(
+            "ACCESS EXCLUSIVE on {}.{physical} (catalog only, brief)",
+            self.target.schema
+        )
+    }
+
+    pub fn dual_write(&mut self, dw: DualWrite) {
+        self.dual_writes.push(dw);
+    }
+
+    pub fn backfill(&mut self, physical: &str, key: Option<Vec<String>>) {
+        if !self.backfills.iter().any(|b| b.table == physical) {
+            self.backfills.push(Backfill {
+                table: physical.to_string(),
+                key,
+            });
+        }
+    }
+
+    /// The new version's mapping of a table (created as the identity).
+    pub fn mapping(&mut self, logical: &str, physical: &str) -> &mut TableMapping {
+        if let Some(i) = self
+            .mapping
+            .tables
+            .iter()
+            .position(|t| t.physical == physical)
+        {
+            let m = &mut self.mapping.tables[i];
+            m.logical = logical.to_string();
+            return m;
+        }
+        self.mapping.tables.push(TableMapping {
+            logical: logical.into(),
+            physical: physical.into(),
+            ..Default::default()
+        });
+        self.mapping.tables.last_mut().expect("just pushed")
+    }
+
+    pub fn hide_table(&mut self, physical: &str) {
+        self.mapping.hidden_tables.push(physical.to_string());
+    }
+
+    /// Plan every operation, then add the dual-write triggers and the version-schema steps.
+    pub fn plan_all(
+        mut self,
+        ops: &[(&'static str, &dyn PlanOperation)],
+    ) -> Result<Plan, PlanError> {
+        for (index, (op, operation)) in ops.iter().enumerate() {
+            operation
+                .plan(&mut self)
+                .map_err(|message| PlanError { index, op, message })?;
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(mut self) -> Plan {
+        let trig = triggers::plan(&self);
+        // Helper columns and their triggers appear in the same (expand) transaction; at complete
+        // and rollback the triggers go first, before any column they read is dropped.
+        self.steps_start.extend(trig.create);
+        let mut complete = Vec::new();
+        if let Some(prev) = &self.target.previous_version_schema {
+            complete.push(Step {
+                stage: Stage::Contract,
+                mode: Mode::Transaction,
+                sql: format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(prev)),
+                lock: format!("ACCESS EXCLUSIVE on the views of {prev}"),
+            });
+        }
+        complete.extend(trig.drop.iter().cloned().map(|s| Step {
+            stage: Stage::Contract,
+            ..s
+        }));
+        complete.append(&mut self.steps_complete);
+        let mut rollback = vec![Step {
+            stage: Stage::Unview,
+            mode: Mode::Transaction,
+            sql: format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                quote_ident(&self.target.version_schema)
+            ),
+            lock: format!(
+                "ACCESS EXCLUSIVE on the views of {}",
+                self.target.version_schema
+            ),
+        }];
+        rollback.extend(trig.drop.into_iter().map(|s| Step {
+            stage: Stage::Unview,
+            ..s
+        }));
+        rollback.append(&mut self.steps_rollback);
+        // Undo in reverse order of doing, within each stage.
+        let (mut unview, rest): (Vec<Step>, Vec<Step>) =
+            rollback.into_iter().partition(|s| s.stage == Stage::Unview);
+        let (mut undo, mut undo_conc): (Vec<Step>, Vec<Step>) =
+            rest.into_iter().partition(|s| s.stage == Stage::Undo);
+        let keep_first = 1; // the version schema drop stays first
+        unview[keep_first..].reverse();
+        undo.reverse();
+        undo_conc.reverse();
+        unview.append(&mut undo);
+        unview.append(&mut undo_conc);
+
+        let mut start = self.steps_start;
+        start.sort_by_key(|s| s.stage);
+        complete.sort_by_key(|s| s.stage);
+        self.new.name = self.target.schema.clone();
+        Plan {
+            target: self.target,
+            start,
+            backfills: self.backfills,
+            mapping: self.mapping,
+            complete,
+            rollback: unview,
+            new_schema: self.new,
+        }
+    }
+}

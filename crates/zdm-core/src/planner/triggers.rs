@@ -1,0 +1,157 @@
+//! Dual-write triggers. While a migration is expanded, a BEFORE INSERT OR UPDATE trigger per
+//! changed table keeps the old and new physical columns in step: a write from the old version
+//! fills the new columns with the migration's `up` SQL, a write from the new version fills the old
+//! columns with `down`. Both are written with logical column names, which the trigger declares
+//! as PL/pgSQL variables holding the row's values as that version sees them.
+//!
+//! Which version wrote is decided by `<ledger>.is_new_version(<version schema>)`: an explicit
+//! `zdm.version` session setting wins (use `SET LOCAL zdm.version` behind transaction-pooling
+//! PgBouncer); otherwise the first schema of the effective search path (`current_schemas`),
+//! which copes with lists, quoting and `$user`, unlike a string match on `search_path`.
+
+use super::context::{truncate63, PlanContext};
+use super::{Mode, Stage, Step};
+use crate::ident::{quote_ident, quote_literal, quote_qualified};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Computed when the old version writes (the `up` SQL).
+    FromOld,
+    /// Computed when the new version writes (the `down` SQL).
+    FromNew,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DualWrite {
+    /// Physical table.
+    pub table: String,
+    /// Physical column the trigger writes.
+    pub column: String,
+    /// SQL expression (or scalar `SELECT`) in the writing version's logical column names.
+    pub expr: String,
+    pub direction: Direction,
+    /// Only on INSERT (a dropped column keeps its value when the new version updates other columns).
+    pub insert_only: bool,
+}
+
+pub(crate) struct TriggerSteps {
+    pub create: Vec<Step>,
+    pub drop: Vec<Step>,
+}
+
+/// Short, stable tag of a migration for naming its functions and triggers.
+pub fn migration_tag(migration_id: &str) -> String {
+    hex::encode(&Sha256::digest(migration_id.as_bytes())[..4])
+}
+
+pub fn trigger_name(migration_id: &str) -> String {
+    format!("_zdm_dual_write_{}", migration_tag(migration_id))
+}
+
+pub fn function_name(migration_id: &str, table: &str) -> String {
+    truncate63(format!("_zdm_dw_{}_{table}", migration_tag(migration_id)))
+}
+
+fn declarations(ctx: &PlanContext, table: &str, new_version: bool) -> String {
+    let schema = if new_version { &ctx.new } else { &ctx.old };
+    let Some(t) = schema.tables.values().find(|t| t.physical == table) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for c in &t.columns {
+        if matches!(c.name.to_ascii_lowercase().as_str(), "new" | "old") {
+            continue; // would shadow the NEW/OLD records
+        }
+        out.push_str(&format!(
+            "      {} {}.{}%TYPE := NEW.{};\n",
+            quote_ident(&c.name),
+            quote_qualified(&ctx.target.schema, table),
+            quote_ident(&c.physical),
+            quote_ident(&c.physical)
+        ));
+    }
+    out
+}
+
+fn assignments(dws: &[&DualWrite], direction: Direction) -> String {
+    let mut out = String::new();
+    for dw in dws.iter().filter(|d| d.direction == direction) {
+        let assign = format!(
+            "NEW.{} := ({});",
+            quote_ident(&dw.column),
+            dw.expr.trim().trim_end_matches(';')
+        );
+        if dw.insert_only {
+            out.push_str(&format!(
+                "      IF TG_OP = 'INSERT' THEN {assign} END IF;\n"
+            ));
+        } else {
+            out.push_str(&format!("      {assign}\n"));
+        }
+    }
+    out
+}
+
+pub(crate) fn plan(ctx: &PlanContext) -> TriggerSteps {
+    let mut tables: Vec<&str> = ctx.dual_writes.iter().map(|d| d.table.as_str()).collect();
+    tables.dedup();
+    tables.sort();
+    tables.dedup();
+    let ls = quote_ident(&ctx.target.ledger_schema);
+    let id = &ctx.target.migration_id;
+    let tag = format!("$zdm_{}$", migration_tag(id));
+    let mut create = Vec::new();
+    let mut drop = Vec::new();
+    for table in tables {
+        let dws: Vec<&DualWrite> = ctx
+            .dual_writes
+            .iter()
+            .filter(|d| d.table == table)
+            .collect();
+        let func = format!("{ls}.{}", quote_ident(&function_name(id, table)));
+        let trig = quote_ident(&trigger_name(id));
+        let qt = quote_qualified(&ctx.target.schema, table);
+        let body = format!(
+            "CREATE OR REPLACE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS {tag}\n\
+             #variable_conflict use_variable\n\
+             BEGIN\n  IF {ls}.is_new_version({vs}) THEN\n    DECLARE\n{new_decl}    BEGIN\n{from_new}    END;\n  \
+             ELSE\n    DECLARE\n{old_decl}    BEGIN\n{from_old}    END;\n  END IF;\n  RETURN NEW;\nEND\n{tag}",
+            vs = quote_literal(&ctx.target.version_schema),
+            new_decl = declarations(ctx, table, true),
+            old_decl = declarations(ctx, table, false),
+            from_new = assignments(&dws, Direction::FromNew),
+            from_old = assignments(&dws, Direction::FromOld),
+        );
+        let lock = format!(
+            "SHARE ROW EXCLUSIVE on {}.{table} (brief)",
+            ctx.target.schema
+        );
+        create.push(Step {
+            stage: Stage::Expand,
+            mode: Mode::Transaction,
+            sql: body,
+            lock: "none".into(),
+        });
+        create.push(Step {
+            stage: Stage::Expand,
+            mode: Mode::Transaction,
+            sql: format!("CREATE TRIGGER {trig} BEFORE INSERT OR UPDATE ON {qt} FOR EACH ROW EXECUTE FUNCTION {func}()"),
+            lock: lock.clone(),
+        });
+        drop.push(Step {
+            stage: Stage::Contract,
+            mode: Mode::Transaction,
+            sql: format!("DROP TRIGGER IF EXISTS {trig} ON {qt}"),
+            lock: format!("ACCESS EXCLUSIVE on {}.{table} (brief)", ctx.target.schema),
+        });
+        drop.push(Step {
+            stage: Stage::Contract,
+            mode: Mode::Transaction,
+            sql: format!("DROP FUNCTION IF EXISTS {func}()"),
+            lock: "none".into(),
+        });
+    }
+    TriggerSteps { create, drop }
+}

@@ -1,0 +1,129 @@
+//! The version schema: one view per table, showing the table as one version of the application
+//! sees it. Views are plain column-list projections, so PostgreSQL keeps them auto-updatable:
+//! reads and writes through them reach the physical table, and the table's defaults apply.
+
+use super::{Target, VersionMapping};
+use crate::ident::{quote_ident, quote_qualified};
+use crate::schema::{Schema, Table};
+
+const INTERNAL: &str = "_zdm_";
+
+/// (physical, logical) columns of a table as the new version sees it, in table order; a
+/// duplicated column takes the place of the column it replaces.
+pub fn visible_columns(table: &Table, mapping: &VersionMapping) -> Vec<(String, String)> {
+    let m = mapping.tables.iter().find(|m| m.physical == table.physical);
+    let renamed: &[(String, String)] = m.map(|m| m.renamed.as_slice()).unwrap_or(&[]);
+    let hidden: &[String] = m.map(|m| m.hidden.as_slice()).unwrap_or(&[]);
+    let exists = |p: &str| table.columns.iter().any(|c| c.physical == p);
+    let mut used = vec![false; renamed.len()];
+    let mut out = Vec::new();
+    for c in &table.columns {
+        let p = &c.physical;
+        if hidden.contains(p) {
+            // A column replaced by its new version keeps its place in the view.
+            if let Some(i) = renamed
+                .iter()
+                .position(|(l, q)| l == p && q.starts_with(INTERNAL) && exists(q))
+            {
+                if !used[i] {
+                    used[i] = true;
+                    out.push((renamed[i].1.clone(), renamed[i].0.clone()));
+                }
+            }
+            continue;
+        }
+        if let Some(i) = renamed.iter().position(|(_, q)| q == p) {
+            if !used[i] {
+                used[i] = true;
+                out.push((p.clone(), renamed[i].0.clone()));
+            }
+            continue;
+        }
+        if p.starts_with(INTERNAL) {
+            continue;
+        }
+        out.push((p.clone(), p.clone()));
+    }
+    out
+}
+
+/// Logical name of a physical table in the new version, or None when it is hidden.
+pub fn logical_table_name<'a>(physical: &'a str, mapping: &'a VersionMapping) -> Option<&'a str> {
+    if mapping.hidden_tables.iter().any(|t| t == physical) || physical.starts_with(INTERNAL) {
+        return None;
+    }
+    Some(
+        mapping
+            .tables
+            .iter()
+            .find(|m| m.physical == physical)
+            .map(|m| m.logical.as_str())
+            .unwrap_or(physical),
+    )
+}
+
+/// The statements that create the version schema for `physical` (the catalog after the expand,
+/// helper columns included).
+pub fn create_version_schema(
+    target: &Target,
+    physical: &Schema,
+    mapping: &VersionMapping,
+) -> Vec<String> {
+    let tables = physical.tables.values().filter_map(|t| {
+        let logical = logical_table_name(&t.physical, mapping)?;
+        Some((
+            logical.to_string(),
+            t.physical.clone(),
+            visible_columns(t, mapping),
+        ))
+    });
+    statements(target, tables)
+}
+
+/// The same statements predicted from the planner's logical model (for `zdm plan`).
+pub fn preview_version_schema(target: &Target, new_schema: &Schema) -> Vec<String> {
+    let tables = new_schema.tables.values().map(|t| {
+        let cols = t
+            .columns
+            .iter()
+            .map(|c| (c.physical.clone(), c.name.clone()))
+            .collect();
+        (t.name.clone(), t.physical.clone(), cols)
+    });
+    statements(target, tables)
+}
+
+fn statements(
+    target: &Target,
+    tables: impl Iterator<Item = (String, String, Vec<(String, String)>)>,
+) -> Vec<String> {
+    let vs = quote_ident(&target.version_schema);
+    let mut out = vec![format!("CREATE SCHEMA IF NOT EXISTS {vs}")];
+    let options = if target.server_version >= 150000 {
+        " WITH (security_invoker = true)"
+    } else {
+        ""
+    };
+    for (logical, physical, cols) in tables {
+        if cols.is_empty() {
+            continue;
+        }
+        let list = cols
+            .iter()
+            .map(|(p, l)| {
+                if p == l {
+                    quote_ident(p)
+                } else {
+                    format!("{} AS {}", quote_ident(p), quote_ident(l))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(format!(
+            "CREATE OR REPLACE VIEW {vs}.{}{options} AS SELECT {list} FROM {}",
+            quote_ident(&logical),
+            quote_qualified(&target.schema, &physical)
+        ));
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! An in-memory model of a PostgreSQL schema's tables, as read from the catalog (zdm-pg's
+//! `catalog`) or as a migration changes it. The planner validates operations against it and the
+//! version-schema views are generated from it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// The PostgreSQL schema holding the physical tables (e.g. `public`).
+    pub name: String,
+    pub tables: BTreeMap<String, Table>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Logical name (what applications see in a version schema).
+    pub name: String,
+    /// Name of the physical table; differs from `name` while a rename_table is in flight.
+    pub physical: String,
+    pub columns: Vec<Column>,
+    pub primary_key: Vec<String>,
+    pub indexes: Vec<Index>,
+    pub constraints: Vec<Constraint>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Logical name.
+    pub name: String,
+    /// Physical column name; differs from `name` while the column is renamed or duplicated.
+    pub physical: String,
+    /// As `format_type` prints it (e.g. `character varying(255)`).
+    pub data_type: String,
+    pub nullable: bool,
+    pub default: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    /// Physical column names (empty entries for expressions).
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub primary: bool,
+    /// `pg_get_indexdef`.
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub name: String,
+    /// `p` primary key, `u` unique, `c` check, `f` foreign key, `x` exclusion, `n` not null.
+    pub kind: String,
+    /// Physical column names the constraint is on.
+    pub columns: Vec<String>,
+    /// `pg_get_constraintdef`.
+    pub definition: String,
+    pub validated: bool,
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
+        self.tables.get_mut(name)
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+
+    pub fn constraint(&self, name: &str) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| c.name == name)
+    }
+
+    /// The key a backfill walks in order: the primary key, else a unique index over NOT NULL
+    /// columns (physical names). None means only `ctid` ranges will do.
+    pub fn backfill_key(&self) -> Option<Vec<String>> {
+        if !self.primary_key.is_empty() {
+            return Some(self.primary_key.clone());
+        }
+        self.indexes
+            .iter()
+            .filter(|i| i.unique && !i.columns.is_empty() && !i.definition.contains(" WHERE "))
+            .find(|i| {
+                i.columns.iter().all(|c| {
+                    !c.is_empty()
+                        && self
+                            .columns
+                            .iter()
+                            .any(|col| &col.physical == c && !col.nullable)
+                })
+            })
+            .map(|i| i.columns.clone())
+    }
+}

@@ -1,0 +1,305 @@
+//! Backfill: fill the helper columns of existing rows, in batches, without getting in the
+//! application's way.
+//!
+//! * Keyset batches on the primary key (or a unique NOT NULL key; `ctid` page ranges when there is
+//!   none), each batch one short transaction that also checkpoints the cursor in the ledger, so a
+//!   killed or failed backfill resumes where it stopped.
+//! * A batch is a no-op `UPDATE` that fires the dual-write trigger, so the trigger's `up` SQL is
+//!   the single definition of the conversion.
+//! * Rows whose `xmin` is newer than the expand transaction were written after the trigger existed
+//!   and are already correct: they are skipped, not redone.
+//! * The batch size adapts to a target batch duration (row locks are held that long at most).
+
+use crate::error::{Error, Result};
+use crate::executor::{with_lock_retry, RetryError, RetryLog};
+use crate::runner::Session;
+use std::time::{Duration, Instant};
+use zdm_core::ident::{quote_ident, quote_qualified};
+use zdm_core::planner::Backfill;
+use zdm_core::state::Phase;
+
+#[derive(Debug, Clone)]
+pub struct BackfillConfig {
+    /// Aim for batches this long: concurrent writers wait at most about this on a batch's rows.
+    pub target_batch: Duration,
+    pub initial_rows: i64,
+    pub max_rows: i64,
+    /// Pause between batches (throttle).
+    pub delay: Duration,
+}
+
+impl Default for BackfillConfig {
+    fn default() -> Self {
+        BackfillConfig {
+            target_batch: Duration::from_millis(40),
+            initial_rows: 500,
+            max_rows: 20_000,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Told about progress (the CLI draws a progress bar).
+pub trait BackfillObserver: Send + Sync {
+    fn begin(&self, table: &str, done: u64, total_estimate: Option<u64>);
+    fn batch(&self, table: &str, done: u64, batch_rows: u64);
+    fn end(&self, table: &str, done: u64);
+}
+
+/// An observer that reports nothing.
+pub struct Quiet;
+
+impl BackfillObserver for Quiet {
+    fn begin(&self, _: &str, _: u64, _: Option<u64>) {}
+    fn batch(&self, _: &str, _: u64, _: u64) {}
+    fn end(&self, _: &str, _: u64) {}
+}
+
+struct Cursor {
+    last_key: Option<serde_json::Value>,
+    rows_done: i64,
+    finished: bool,
+}
+
+async fn load_cursor(session: &Session, id: &str, table: &str) -> Result<Cursor> {
+    let row = session
+        .client
+        .query_opt(
+            &session.ledger.sql("SELECT last_key, rows_done, finished FROM {s}.backfill_progress WHERE migration_id = $1 AND table_name = $2"),
+            &[&id, &table],
+        )
+        .await?;
+    Ok(match row {
+        Some(r) => Cursor {
+            last_key: r.get(0),
+            rows_done: r.get(1),
+            finished: r.get(2),
+        },
+        None => Cursor {
+            last_key: None,
+            rows_done: 0,
+            finished: false,
+        },
+    })
+}
+
+/// Fill `bf.table` for migration `id`. `xid` is the expand transaction's id: rows written after
+/// it are skipped.
+pub async fn run(
+    session: &Session,
+    id: &str,
+    schema: &str,
+    bf: &Backfill,
+    xid: &str,
+    cfg: &BackfillConfig,
+    observer: &dyn BackfillObserver,
+) -> Result<u64> {
+    let c = &session.client;
+    let cursor = load_cursor(session, id, &bf.table).await?;
+    if cursor.finished {
+        return Ok(cursor.rows_done as u64);
+    }
+    let qt = quote_qualified(schema, &bf.table);
+    let estimate: Option<f32> = c
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+            &[&qt],
+        )
+        .await?
+        .get(0);
+    let total = estimate.filter(|e| *e >= 0.0).map(|e| e as u64);
+    observer.begin(&bf.table, cursor.rows_done as u64, total);
+
+    let key_types: Vec<String> = match &bf.key {
+        Some(key) => {
+            let mut types = Vec::new();
+            for k in key {
+                let t: String = c
+                    .query_one(
+                        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2",
+                        &[&qt, k],
+                    )
+                    .await?
+                    .get(0);
+                types.push(t);
+            }
+            types
+        }
+        None => Vec::new(),
+    };
+    let batch_sql = match &bf.key {
+        Some(key) => keyset_sql(&qt, key, &key_types),
+        None => {
+            let first: String = c
+                .query_one(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum LIMIT 1",
+                    &[&qt],
+                )
+                .await?
+                .get(0);
+            ctid_sql(&qt, &first)
+        }
+    };
+    let progress_sql = session.ledger.sql(
+        "INSERT INTO {s}.backfill_progress (migration_id, table_name, last_key, rows_done, rows_total, finished) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (migration_id, table_name) DO UPDATE SET \
+         last_key = EXCLUDED.last_key, rows_done = EXCLUDED.rows_done, rows_total = EXCLUDED.rows_total, \
+         finished = EXCLUDED.finished, updated_at = clock_timestamp()",
+    );
+    let relpages: i64 = if bf.key.is_none() {
+        c.query_one("SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int)::bigint", &[&qt]).await?.get(0)
+    } else {
+        0
+    };
+
+    let mut last_key = cursor.last_key;
+    let mut done = cursor.rows_done;
+    let mut rows = cfg.initial_rows.max(1);
+    let total_i = total.map(|t| t as i64);
+    let log = RetryLog {
+        ledger: &session.ledger,
+        client: c,
+        migration_id: id,
+        phase: Phase::Backfill,
+    };
+    loop {
+        let began = Instant::now();
+        let key_param = last_key.clone().unwrap_or(serde_json::Value::Null);
+        let outcome = with_lock_retry(
+            &session.policy,
+            &log,
+            &format!("backfill batch of {}", bf.table),
+            || async {
+                c.batch_execute("BEGIN").await?;
+                let body = async {
+                    let (updated, next, end) = if bf.key.is_some() {
+                        let keys: Option<Vec<String>> = key_param.as_array().map(|a| {
+                            a.iter()
+                                .map(|v| v.as_str().unwrap_or_default().to_string())
+                                .collect()
+                        });
+                        let r = c.query_one(&batch_sql, &[&keys, &rows, &xid]).await?;
+                        let updated: i64 = r.get(0);
+                        let seen: i64 = r.get(1);
+                        let last: Option<Vec<String>> = r.get(2);
+                        let next = last
+                            .map(|l| serde_json::json!(l))
+                            .or(key_param.clone().as_array().map(|_| key_param.clone()));
+                        (updated, next, seen < rows)
+                    } else {
+                        let from = key_param.as_i64().unwrap_or(0);
+                        let pages = (rows / 50).max(1);
+                        let r = c
+                            .query_one(&batch_sql, &[&from, &(from + pages), &xid])
+                            .await?;
+                        let updated: i64 = r.get(0);
+                        (
+                            updated,
+                            Some(serde_json::json!(from + pages)),
+                            from + pages > relpages,
+                        )
+                    };
+                    let done_now = done + updated;
+                    c.execute(
+                        &progress_sql,
+                        &[&id, &bf.table, &next, &done_now, &total_i, &end],
+                    )
+                    .await?;
+                    c.batch_execute("COMMIT").await?;
+                    Ok::<_, tokio_postgres::Error>((updated, next, end))
+                };
+                match body.await {
+                    Ok(v) => Ok(v),
+                    Err(e) => {
+                        let _ = c.batch_execute("ROLLBACK").await;
+                        Err(e)
+                    }
+                }
+            },
+        )
+        .await;
+        let (updated, next, end) = match outcome {
+            Ok(v) => v,
+            Err(RetryError::Failed(e)) | Err(RetryError::Exhausted { last: e, .. }) => {
+                return Err(e.into())
+            }
+            Err(RetryError::Ledger(e)) => return Err(e),
+        };
+        done += updated;
+        last_key = next;
+        observer.batch(&bf.table, done as u64, updated as u64);
+        if end {
+            break;
+        }
+        // Adapt the batch to the target duration, changing by at most 2x per batch.
+        let took = began.elapsed().as_secs_f64().max(0.001);
+        let factor = (cfg.target_batch.as_secs_f64() / took).clamp(0.5, 2.0);
+        rows = ((rows as f64 * factor) as i64).clamp(10, cfg.max_rows);
+        if !cfg.delay.is_zero() {
+            tokio::time::sleep(cfg.delay).await;
+        }
+    }
+    observer.end(&bf.table, done as u64);
+    Ok(done as u64)
+}
+
+fn keyset_sql(qt: &str, key: &[String], types: &[String]) -> String {
+    let cols = key
+        .iter()
+        .map(|k| quote_ident(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let t_cols = key
+        .iter()
+        .map(|k| format!("t.{}", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let b_cols = key
+        .iter()
+        .map(|k| format!("b.{}", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let params = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("($1::text[])[{}]::{ty}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let desc = key
+        .iter()
+        .map(|k| format!("{} DESC", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let as_text = key
+        .iter()
+        .map(|k| format!("{}::text", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first = quote_ident(&key[0]);
+    format!(
+        "WITH batch AS (SELECT {cols} FROM {qt} WHERE $1::text[] IS NULL OR ({cols}) > ({params}) ORDER BY {cols} LIMIT $2), \
+         upd AS (UPDATE {qt} t SET {first} = t.{first} FROM batch b WHERE ({t_cols}) = ({b_cols}) \
+                 AND age(t.xmin) >= age($3::text::xid) RETURNING 1) \
+         SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM batch), \
+                (SELECT ARRAY[{as_text}] FROM batch ORDER BY {desc} LIMIT 1)"
+    )
+}
+
+fn ctid_sql(qt: &str, column: &str) -> String {
+    let col = quote_ident(column);
+    format!(
+        "WITH upd AS (UPDATE {qt} t SET {col} = t.{col} \
+                       WHERE t.ctid >= format('(%s,0)', $1::bigint)::tid AND t.ctid < format('(%s,0)', $2::bigint)::tid \
+                         AND age(t.xmin) >= age($3::text::xid) RETURNING 1) \
+         SELECT count(*) FROM upd"
+    )
+}
+
+impl From<RetryError<tokio_postgres::Error>> for Error {
+    fn from(e: RetryError<tokio_postgres::Error>) -> Self {
+        match e {
+            RetryError::Failed(e) | RetryError::Exhausted { last: e, .. } => e.into(),
+            RetryError::Ledger(e) => e,
+        }
+    }
+}
