@@ -6,6 +6,8 @@
 //! rollback later run.
 
 mod context;
+pub mod ops;
+pub mod rewrite;
 pub mod triggers;
 pub mod views;
 

@@ -1,0 +1,311 @@
+//! Column duplication, the mechanism behind every change an old version must not see
+//! (alter_column, create/drop constraint): a helper column `_zdm_new_<c>` with the new definition
+//! and the table's existing constraints and indexes on `c` rebuilt for it, kept in step by the
+//! dual-write trigger (`up` old→new, `down` new→old), backfilled, and swapped in at complete.
+
+use super::super::context::{temp_column, truncate63, PlanContext};
+use super::super::rewrite::rename_column_in_expr;
+use super::super::triggers::{Direction, DualWrite};
+use super::super::{Mode, Stage};
+use crate::ident::quote_ident;
+use sha2::{Digest, Sha256};
+
+/// What changes in the duplicate; `None` keeps the column's current setting.
+#[derive(Debug, Default, Clone)]
+pub struct Change<'a> {
+    pub data_type: Option<&'a str>,
+    pub nullable: Option<bool>,
+    /// `Some(None)` drops the default.
+    pub default: Option<Option<&'a str>>,
+    pub up: Option<&'a str>,
+    pub down: Option<&'a str>,
+    /// An existing constraint the duplicate must not carry (drop_constraint).
+    pub without_constraint: Option<&'a str>,
+}
+
+pub struct Duplicated {
+    /// Physical table.
+    pub table: String,
+    /// The helper column's name.
+    pub temp: String,
+}
+
+fn short(name: &str) -> String {
+    hex::encode(&Sha256::digest(name.as_bytes())[..3])
+}
+
+/// Name of the duplicate of constraint or index `name`.
+pub fn dup_name(name: &str) -> String {
+    truncate63(format!("_zdm_dup_{}_{name}", short(name)))
+}
+
+pub fn duplicate_column(
+    ctx: &mut PlanContext,
+    table: &str,
+    column: &str,
+    change: &Change<'_>,
+) -> Result<Duplicated, String> {
+    let t = ctx.table(table)?.clone();
+    let col = t
+        .column(column)
+        .ok_or_else(|| format!("column `{column}` does not exist in table `{table}`"))?
+        .clone();
+    if col.physical != col.name {
+        return Err(format!("column `{table}.{column}` is already changed by an earlier operation of this migration"));
+    }
+    if t.primary_key.contains(&col.physical) {
+        return Err(format!("changing primary-key column `{table}.{column}` in place is not supported yet; add a new column instead"));
+    }
+    if let Some(x) = t
+        .constraints
+        .iter()
+        .find(|c| c.kind == "x" && c.columns.contains(&col.physical))
+    {
+        return Err(format!("column `{table}.{column}` is part of exclusion constraint `{}`, which cannot be rebuilt online", x.name));
+    }
+    if let Some(name) = change.without_constraint {
+        if t.constraint(name).is_none() {
+            return Err(format!(
+                "constraint `{name}` does not exist on table `{table}`"
+            ));
+        }
+    }
+    let qt = ctx.qt(&t.physical);
+    let temp = temp_column(column);
+    let qtemp = quote_ident(&temp);
+    let qcol = quote_ident(&col.physical);
+    let data_type = change.data_type.unwrap_or(&col.data_type).to_string();
+    let nullable = change.nullable.unwrap_or(col.nullable);
+    let default = match change.default {
+        Some(d) => d.map(str::to_string),
+        None => col.default.clone(),
+    };
+    let lock = ctx.brief_exclusive(&t.physical);
+
+    // Expand: the helper column (never with a default in ADD COLUMN, which could rewrite the
+    // table for a volatile one; SET DEFAULT is catalog-only and applies to new rows).
+    ctx.start(
+        Stage::Expand,
+        Mode::Transaction,
+        format!("ALTER TABLE {qt} ADD COLUMN {qtemp} {data_type}"),
+        lock.clone(),
+    );
+    if let Some(d) = &default {
+        ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} SET DEFAULT {d}"),
+            lock.clone(),
+        );
+    }
+    let nn = truncate63(format!(
+        "_zdm_nn_{}_{column}",
+        short(&format!("{}.{column}", t.physical))
+    ));
+    if !nullable {
+        ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            format!(
+                "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({qtemp} IS NOT NULL) NOT VALID",
+                quote_ident(&nn)
+            ),
+            lock.clone(),
+        );
+        ctx.complete(
+            Stage::Validate,
+            Mode::OwnTransaction,
+            format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&nn)),
+            format!(
+                "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
+                ctx.target.schema, t.physical
+            ),
+        );
+    }
+
+    // Existing checks and foreign keys on the column, rebuilt on the helper column.
+    let mut renames_after_swap: Vec<String> = Vec::new();
+    for con in t
+        .constraints
+        .iter()
+        .filter(|c| c.columns.contains(&col.physical))
+    {
+        if Some(con.name.as_str()) == change.without_constraint
+            || !matches!(con.kind.as_str(), "c" | "f")
+        {
+            continue;
+        }
+        let def = con.definition.trim_end_matches(" NOT VALID");
+        let rewritten = match (con.kind.as_str(), def.split_once(" REFERENCES ")) {
+            ("f", Some((local, remote))) => format!(
+                "{} REFERENCES {remote}",
+                rename_column_in_expr(local, &col.physical, &temp)
+            ),
+            _ => rename_column_in_expr(def, &col.physical, &temp),
+        };
+        let dup = dup_name(&con.name);
+        ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            format!(
+                "ALTER TABLE {qt} ADD CONSTRAINT {} {rewritten} NOT VALID",
+                quote_ident(&dup)
+            ),
+            lock.clone(),
+        );
+        if con.validated {
+            ctx.complete(
+                Stage::Validate,
+                Mode::OwnTransaction,
+                format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&dup)),
+                format!(
+                    "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
+                    ctx.target.schema, t.physical
+                ),
+            );
+        }
+        renames_after_swap.push(format!(
+            "ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}",
+            quote_ident(&dup),
+            quote_ident(&con.name)
+        ));
+    }
+
+    // Indexes on the column (unique constraints included), built concurrently on the helper column.
+    for idx in t
+        .indexes
+        .iter()
+        .filter(|i| i.columns.contains(&col.physical))
+    {
+        let backs = t
+            .constraints
+            .iter()
+            .find(|c| c.name == idx.name && c.kind == "u");
+        if backs.is_some_and(|c| Some(c.name.as_str()) == change.without_constraint) {
+            continue;
+        }
+        let dup = dup_name(&idx.name);
+        let def = rename_column_in_expr(&idx.definition, &col.physical, &temp);
+        let Some((_, on_part)) = def.split_once(" ON ") else {
+            continue;
+        };
+        let unique = if idx.unique { "UNIQUE " } else { "" };
+        ctx.start(
+            Stage::ExpandConcurrently,
+            Mode::NoTransaction,
+            format!(
+                "CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {} ON {on_part}",
+                quote_ident(&dup)
+            ),
+            format!(
+                "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
+                ctx.target.schema, t.physical
+            ),
+        );
+        match backs {
+            Some(c) => renames_after_swap.push(format!(
+                "ALTER TABLE {qt} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+                quote_ident(&c.name),
+                quote_ident(&dup)
+            )),
+            None => renames_after_swap.push(format!(
+                "ALTER INDEX {}.{} RENAME TO {}",
+                quote_ident(&ctx.target.schema),
+                quote_ident(&dup),
+                quote_ident(&idx.name)
+            )),
+        }
+        ctx.rollback(
+            Stage::UndoConcurrently,
+            Mode::NoTransaction,
+            format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                quote_ident(&ctx.target.schema),
+                quote_ident(&dup)
+            ),
+            format!(
+                "SHARE UPDATE EXCLUSIVE on {}.{}",
+                ctx.target.schema, t.physical
+            ),
+        );
+    }
+
+    // Dual writes: old → new with `up`, new → old with `down` (both default to a plain copy).
+    ctx.dual_write(DualWrite {
+        table: t.physical.clone(),
+        column: temp.clone(),
+        expr: change
+            .up
+            .map(str::to_string)
+            .unwrap_or_else(|| quote_ident(column)),
+        direction: Direction::FromOld,
+        insert_only: false,
+    });
+    ctx.dual_write(DualWrite {
+        table: t.physical.clone(),
+        column: col.physical.clone(),
+        expr: change
+            .down
+            .map(str::to_string)
+            .unwrap_or_else(|| quote_ident(column)),
+        direction: Direction::FromNew,
+        insert_only: false,
+    });
+    ctx.backfill(&t.physical, t.backfill_key());
+
+    // Complete: swap the helper column in (the old column's constraints and indexes go with it).
+    ctx.complete(
+        Stage::Contract,
+        Mode::Transaction,
+        format!("ALTER TABLE {qt} DROP COLUMN {qcol}"),
+        lock.clone(),
+    );
+    ctx.complete(
+        Stage::Contract,
+        Mode::Transaction,
+        format!("ALTER TABLE {qt} RENAME COLUMN {qtemp} TO {qcol}"),
+        lock.clone(),
+    );
+    if !nullable {
+        ctx.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} ALTER COLUMN {qcol} SET NOT NULL"),
+            format!("{lock}; no scan: the validated CHECK proves it"),
+        );
+        ctx.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} DROP CONSTRAINT {}", quote_ident(&nn)),
+            lock.clone(),
+        );
+    }
+    for sql in renames_after_swap {
+        ctx.complete(Stage::Contract, Mode::Transaction, sql, lock.clone());
+    }
+    ctx.rollback(
+        Stage::Undo,
+        Mode::Transaction,
+        format!("ALTER TABLE {qt} DROP COLUMN IF EXISTS {qtemp}"),
+        lock,
+    );
+
+    // The new version sees the helper column under the column's name.
+    let m = ctx.mapping(table, &t.physical);
+    m.renamed.push((column.to_string(), temp.clone()));
+    m.hidden.push(col.physical.clone());
+    let nt = ctx.table_mut(table)?;
+    if let Some(c) = nt.column_mut(column) {
+        c.physical = temp.clone();
+        c.data_type = data_type;
+        c.nullable = nullable;
+        c.default = default;
+    }
+    if let Some(name) = change.without_constraint {
+        nt.constraints.retain(|c| c.name != name);
+    }
+    Ok(Duplicated {
+        table: t.physical,
+        temp,
+    })
+}

@@ -1,0 +1,3 @@
+//! One planner per operation (`PlanOperation`), plus the mechanisms they share.
+
+pub mod duplicate;

@@ -1,0 +1,100 @@
+//! Token-aware renaming of a column inside a SQL expression (check constraints, index
+//! definitions): bare or double-quoted identifiers equal to the old name are replaced, while
+//! string literals, dollar quotes, comments and qualified names (`t.col`, `col.field`) are left
+//! alone.
+
+use crate::ident::quote_ident;
+
+pub fn rename_column_in_expr(expr: &str, from: &str, to: &str) -> String {
+    let b = expr.as_bytes();
+    let mut out = String::with_capacity(expr.len() + 16);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' {
+            let end = skip(b, i, b'\'');
+            out.push_str(&expr[i..end]);
+            i = end;
+        } else if c == b'"' {
+            let end = skip(b, i, b'"');
+            let name = expr[i + 1..end.saturating_sub(1).max(i + 1)].replace("\"\"", "\"");
+            if name == from && !qualified(b, i, end) {
+                out.push_str(&quote_ident(to));
+            } else {
+                out.push_str(&expr[i..end]);
+            }
+            i = end;
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            if word.eq_ignore_ascii_case(from)
+                && from == from.to_ascii_lowercase()
+                && !qualified(b, start, i)
+            {
+                out.push_str(&quote_ident(to));
+            } else {
+                out.push_str(word);
+            }
+        } else {
+            let ch = expr[i..].chars().next().expect("in bounds");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn skip(b: &[u8], start: usize, quote: u8) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        if b[i] == quote {
+            if b.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// Whether the identifier spanning `start..end` is part of a dotted name (`x.col` or `col.x`),
+/// or a function name (`col(`).
+fn qualified(b: &[u8], start: usize, end: usize) -> bool {
+    let before = start > 0 && b[start - 1] == b'.';
+    let after = b.get(end) == Some(&b'.');
+    let mut j = end;
+    while j < b.len() && b[j] == b' ' {
+        j += 1;
+    }
+    before || after || b.get(j) == Some(&b'(')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_only_the_column() {
+        assert_eq!(
+            rename_column_in_expr("length(name) > 3", "name", "_zdm_new_name"),
+            "length(\"_zdm_new_name\") > 3"
+        );
+        assert_eq!(
+            rename_column_in_expr("\"name\" <> 'name' AND t.name IS NULL", "name", "n2"),
+            "\"n2\" <> 'name' AND t.name IS NULL"
+        );
+        assert_eq!(
+            rename_column_in_expr(
+                "CREATE INDEX i ON public.t USING btree (name, id) WHERE (name IS NOT NULL)",
+                "name",
+                "x"
+            ),
+            "CREATE INDEX i ON public.t USING btree (\"x\", id) WHERE (\"x\" IS NOT NULL)"
+        );
+    }
+}
