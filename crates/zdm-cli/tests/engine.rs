@@ -118,16 +118,16 @@ async fn alter_column_type_serves_both_versions_and_rolls_back_cleanly() {
         .unwrap()
         .get(0);
     assert_eq!(v, 4242);
-    new.execute("INSERT INTO reviews (rating) VALUES (77)", &[])
+    new.execute("INSERT INTO reviews (rating) VALUES (7777)", &[])
         .await
         .unwrap();
     let v: String = old
-        .query_one("SELECT rating FROM reviews WHERE rating = '77'", &[])
+        .query_one("SELECT rating FROM reviews WHERE rating = '7777'", &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(v, "77");
-    new.execute("UPDATE reviews SET rating = 5 WHERE rating = 77", &[])
+    assert_eq!(v, "7777");
+    new.execute("UPDATE reviews SET rating = 5 WHERE rating = 7777", &[])
         .await
         .unwrap();
     let v: i64 = old
@@ -166,7 +166,7 @@ async fn alter_column_type_serves_both_versions_and_rolls_back_cleanly() {
         "the old version schema is dropped"
     );
     let ty: String = app
-        .query_one("SELECT data_type FROM information_schema.columns WHERE table_name = 'reviews' AND column_name = 'rating'", &[])
+        .query_one("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'reviews' AND column_name = 'rating'", &[])
         .await
         .unwrap()
         .get(0);

@@ -32,6 +32,8 @@ pub struct PlanContext {
     pub(crate) dual_writes: Vec<DualWrite>,
     backfills: Vec<Backfill>,
     mapping: VersionMapping,
+    /// Tables created by this migration: nothing reads them yet, so they change directly.
+    pub created: std::collections::BTreeSet<String>,
 }
 
 impl PlanContext {
@@ -46,6 +48,7 @@ impl PlanContext {
             dual_writes: Vec::new(),
             backfills: Vec::new(),
             mapping: VersionMapping::default(),
+            created: Default::default(),
         }
     }
 
@@ -215,8 +218,6 @@ impl PlanContext {
             rollback.into_iter().partition(|s| s.stage == Stage::Unview);
         let (mut undo, mut undo_conc): (Vec<Step>, Vec<Step>) =
             rest.into_iter().partition(|s| s.stage == Stage::Undo);
-        let keep_first = 1; // the version schema drop stays first
-        unview[keep_first..].reverse();
         undo.reverse();
         undo_conc.reverse();
         unview.append(&mut undo);

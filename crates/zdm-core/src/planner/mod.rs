@@ -141,6 +141,10 @@ pub fn plan_migration(
     target: Target,
     current: Schema,
 ) -> Result<Plan, PlanError> {
-    let _ = migration;
-    PlanContext::new(target, current).plan_all(&[])
+    let ops: Vec<(&'static str, &dyn PlanOperation)> = migration
+        .operations
+        .iter()
+        .map(|o| (o.name(), ops::planner(o)))
+        .collect();
+    PlanContext::new(target, current).plan_all(&ops)
 }

@@ -34,6 +34,9 @@ pub struct DualWrite {
     pub direction: Direction,
     /// Only on INSERT (a dropped column keeps its value when the new version updates other columns).
     pub insert_only: bool,
+    /// Only while the column is NULL (a volatile default filled once, not on every write).
+    #[serde(default)]
+    pub only_if_null: bool,
 }
 
 pub(crate) struct TriggerSteps {

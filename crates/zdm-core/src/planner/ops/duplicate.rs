@@ -240,6 +240,7 @@ pub fn duplicate_column(
             .unwrap_or_else(|| quote_ident(column)),
         direction: Direction::FromOld,
         insert_only: false,
+        only_if_null: false,
     });
     ctx.dual_write(DualWrite {
         table: t.physical.clone(),
@@ -250,6 +251,7 @@ pub fn duplicate_column(
             .unwrap_or_else(|| quote_ident(column)),
         direction: Direction::FromNew,
         insert_only: false,
+        only_if_null: false,
     });
     ctx.backfill(&t.physical, t.backfill_key());
 

@@ -1,0 +1,197 @@
+//! add_column: the old version's views list their columns, so a new column is invisible to it.
+//! NOT NULL is enforced as a `CHECK … NOT VALID` until complete; `up` fills it for rows the old
+//! version writes and for existing rows (backfill).
+
+use super::columns::{column_definition, is_constant, model, references_sql};
+use super::duplicate::dup_name;
+use crate::ident::{quote_ident, quote_literal};
+use crate::operations::AddColumn;
+use crate::planner::context::truncate63;
+use crate::planner::triggers::{Direction, DualWrite};
+use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
+
+impl PlanOperation for AddColumn {
+    fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
+        let t = ctx.table(&self.table)?.clone();
+        let c = &self.column;
+        if t.column(&c.name).is_some() {
+            return Err(format!(
+                "column `{}` already exists in table `{}`",
+                c.name, self.table
+            ));
+        }
+        let qt = ctx.qt(&t.physical);
+        let qc = quote_ident(&c.name);
+        let lock = ctx.brief_exclusive(&t.physical);
+        let validate_lock = format!(
+            "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
+            ctx.target.schema, t.physical
+        );
+        if ctx.created.contains(&self.table) {
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qt} ADD COLUMN {}",
+                    column_definition(c, !c.nullable)
+                ),
+                lock,
+            );
+            ctx.table_mut(&self.table)?.columns.push(model(c));
+            return Ok(());
+        }
+        if c.pk {
+            return Err("adding a primary-key column to an existing table is not supported; add the column, then create_constraint".into());
+        }
+        let constant_default = c.default.as_deref().filter(|d| is_constant(d));
+        let mut add = format!("ALTER TABLE {qt} ADD COLUMN {qc} {}", c.data_type);
+        if let Some(d) = constant_default {
+            add.push_str(&format!(" DEFAULT {d}"));
+        }
+        ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            add,
+            format!("{lock}; no rewrite (no default, or a constant one)"),
+        );
+        if let (Some(d), None) = (&c.default, constant_default) {
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {d}"),
+                lock.clone(),
+            );
+        }
+        if !c.nullable {
+            let nn = truncate63(format!(
+                "_zdm_nn_{}",
+                dup_name(&format!("{}.{}", t.physical, c.name)).trim_start_matches("_zdm_dup_")
+            ));
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({qc} IS NOT NULL) NOT VALID",
+                    quote_ident(&nn)
+                ),
+                lock.clone(),
+            );
+            ctx.complete(
+                Stage::Validate,
+                Mode::OwnTransaction,
+                format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&nn)),
+                validate_lock.clone(),
+            );
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL"),
+                format!("{lock}; no scan: the validated CHECK proves it"),
+            );
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} DROP CONSTRAINT {}", quote_ident(&nn)),
+                lock.clone(),
+            );
+        }
+        if c.unique {
+            let idx = truncate63(format!("{}_{}_key", t.physical, c.name));
+            ctx.start(
+                Stage::ExpandConcurrently,
+                Mode::NoTransaction,
+                format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {qt} ({qc})",
+                    quote_ident(&idx)
+                ),
+                validate_lock.clone(),
+            );
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+                    quote_ident(&idx),
+                    quote_ident(&idx)
+                ),
+                lock.clone(),
+            );
+        }
+        if let Some(chk) = &c.check {
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({}) NOT VALID",
+                    quote_ident(&chk.name),
+                    chk.constraint
+                ),
+                lock.clone(),
+            );
+            ctx.complete(
+                Stage::Validate,
+                Mode::OwnTransaction,
+                format!(
+                    "ALTER TABLE {qt} VALIDATE CONSTRAINT {}",
+                    quote_ident(&chk.name)
+                ),
+                validate_lock.clone(),
+            );
+        }
+        if let Some(r) = &c.references {
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} FOREIGN KEY ({qc}) {} NOT VALID",
+                    quote_ident(&r.name),
+                    references_sql(r)
+                ),
+                format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table),
+            );
+            ctx.complete(
+                Stage::Validate,
+                Mode::OwnTransaction,
+                format!(
+                    "ALTER TABLE {qt} VALIDATE CONSTRAINT {}",
+                    quote_ident(&r.name)
+                ),
+                validate_lock.clone(),
+            );
+        }
+        if let Some(comment) = &c.comment {
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!("COMMENT ON COLUMN {qt}.{qc} IS {}", quote_literal(comment)),
+                "none",
+            );
+        }
+        // `up` computes the column for the old version's writes and for existing rows; a volatile
+        // default without `up` fills existing rows once.
+        let fill = match (&self.up, &c.default) {
+            (Some(up), _) => Some((up.clone(), false)),
+            (None, Some(d)) if constant_default.is_none() => Some((d.clone(), true)),
+            _ => None,
+        };
+        if let Some((expr, only_if_null)) = fill {
+            ctx.dual_write(DualWrite {
+                table: t.physical.clone(),
+                column: c.name.clone(),
+                expr,
+                direction: Direction::FromOld,
+                insert_only: false,
+                only_if_null,
+            });
+            ctx.backfill(&t.physical, t.backfill_key());
+        }
+        ctx.rollback(
+            Stage::Undo,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} DROP COLUMN IF EXISTS {qc}"),
+            lock,
+        );
+        ctx.table_mut(&self.table)?.columns.push(model(c));
+        Ok(())
+    }
+}

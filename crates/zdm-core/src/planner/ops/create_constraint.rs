@@ -1,0 +1,161 @@
+//! create_constraint: on a new table it is added directly; on an existing one its columns are
+//! duplicated (with the per-column `up`/`down`) and the constraint is built on the duplicates —
+//! NOT VALID or via a concurrent index — so it binds only the new version until complete.
+
+use super::columns::table_references_sql;
+use super::duplicate::{duplicate_column, Change};
+use crate::ident::quote_ident;
+use crate::operations::CreateConstraint;
+use crate::planner::context::truncate63;
+use crate::planner::rewrite::rename_column_in_expr;
+use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
+use crate::schema::Constraint;
+
+impl PlanOperation for CreateConstraint {
+    fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
+        let t = ctx.table(&self.table)?.clone();
+        if t.constraint(&self.name).is_some() {
+            return Err(format!(
+                "constraint `{}` already exists on table `{}`",
+                self.name, self.table
+            ));
+        }
+        for c in &self.columns {
+            if t.column(c).is_none() {
+                return Err(format!(
+                    "column `{c}` does not exist in table `{}`",
+                    self.table
+                ));
+            }
+        }
+        let qt = ctx.qt(&t.physical);
+        let name = quote_ident(&self.name);
+        let lock = ctx.brief_exclusive(&t.physical);
+        let validate_lock = format!(
+            "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
+            ctx.target.schema, t.physical
+        );
+        let kind = match self.constraint_type.as_str() {
+            "primary_key" => "p",
+            "unique" => "u",
+            "check" => "c",
+            _ => "f",
+        };
+        if ctx.created.contains(&self.table) {
+            let cols = self
+                .columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let body = match kind {
+                "p" => format!("PRIMARY KEY ({cols})"),
+                "u" => format!("UNIQUE ({cols})"),
+                "c" => format!("CHECK ({})", self.check.as_deref().unwrap_or("true")),
+                _ => format!(
+                    "FOREIGN KEY ({cols}) {}",
+                    table_references_sql(
+                        self.references
+                            .as_ref()
+                            .ok_or("a foreign key needs `references`")?
+                    )
+                ),
+            };
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} ADD CONSTRAINT {name} {body}"),
+                "none: the table is new",
+            );
+        } else {
+            let mut temps = Vec::new();
+            for c in &self.columns {
+                let change = Change {
+                    nullable: if kind == "p" { Some(false) } else { None },
+                    up: self.up.get(c).map(String::as_str),
+                    down: self.down.get(c).map(String::as_str),
+                    ..Default::default()
+                };
+                temps.push(duplicate_column(ctx, &self.table, c, &change)?.temp);
+            }
+            let tcols = temps
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match kind {
+                "p" | "u" => {
+                    let idx = truncate63(format!("_zdm_ix_{}", self.name));
+                    ctx.start(
+                        Stage::ExpandConcurrently,
+                        Mode::NoTransaction,
+                        format!(
+                            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {qt} ({tcols})",
+                            quote_ident(&idx)
+                        ),
+                        validate_lock,
+                    );
+                    let what = if kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
+                    ctx.complete(
+                        Stage::Contract,
+                        Mode::Transaction,
+                        format!(
+                            "ALTER TABLE {qt} ADD CONSTRAINT {name} {what} USING INDEX {}",
+                            quote_ident(&idx)
+                        ),
+                        lock,
+                    );
+                }
+                "c" => {
+                    let mut expr = self.check.clone().unwrap_or_else(|| "true".into());
+                    for (c, temp) in self.columns.iter().zip(&temps) {
+                        expr = rename_column_in_expr(&expr, c, temp);
+                    }
+                    ctx.start(
+                        Stage::Expand,
+                        Mode::Transaction,
+                        format!("ALTER TABLE {qt} ADD CONSTRAINT {name} CHECK ({expr}) NOT VALID"),
+                        lock,
+                    );
+                    ctx.complete(
+                        Stage::Validate,
+                        Mode::OwnTransaction,
+                        format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {name}"),
+                        validate_lock,
+                    );
+                }
+                _ => {
+                    let r = self
+                        .references
+                        .as_ref()
+                        .ok_or("a foreign key needs `references`")?;
+                    ctx.start(
+                        Stage::Expand,
+                        Mode::Transaction,
+                        format!("ALTER TABLE {qt} ADD CONSTRAINT {name} FOREIGN KEY ({tcols}) {} NOT VALID", table_references_sql(r)),
+                        format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table),
+                    );
+                    ctx.complete(
+                        Stage::Validate,
+                        Mode::OwnTransaction,
+                        format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {name}"),
+                        validate_lock,
+                    );
+                }
+            }
+        }
+        let physical: Vec<String> = self.columns.clone();
+        let table = ctx.table_mut(&self.table)?;
+        if kind == "p" {
+            table.primary_key = physical.clone();
+        }
+        table.constraints.push(Constraint {
+            name: self.name.clone(),
+            kind: kind.into(),
+            columns: physical,
+            definition: String::new(),
+            validated: true,
+        });
+        Ok(())
+    }
+}

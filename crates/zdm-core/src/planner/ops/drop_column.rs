@@ -1,0 +1,88 @@
+//! drop_column: the new version no longer sees the column; `down` fills it for rows the new
+//! version inserts. At complete the column is archived (renamed, NOT NULL dropped: catalog-only),
+//! not dropped, so nothing is lost at once.
+
+use crate::ident::quote_ident;
+use crate::operations::DropColumn;
+use crate::planner::context::truncate63;
+use crate::planner::triggers::{migration_tag, Direction, DualWrite};
+use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
+
+/// The name an archived column gets.
+pub fn archived_column(migration_id: &str, column: &str) -> String {
+    truncate63(format!(
+        "_zdm_archived_{}_{column}",
+        migration_tag(migration_id)
+    ))
+}
+
+impl PlanOperation for DropColumn {
+    fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
+        let t = ctx.table(&self.table)?.clone();
+        let col = t
+            .column(&self.column)
+            .ok_or_else(|| {
+                format!(
+                    "column `{}` does not exist in table `{}`",
+                    self.column, self.table
+                )
+            })?
+            .clone();
+        let qt = ctx.qt(&t.physical);
+        let qc = quote_ident(&col.physical);
+        let lock = ctx.brief_exclusive(&t.physical);
+        if ctx.created.contains(&self.table) {
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} DROP COLUMN {qc}"),
+                "none: the table is new",
+            );
+        } else {
+            if t.primary_key.contains(&col.physical) {
+                return Err(format!(
+                    "column `{}` is part of the primary key",
+                    self.column
+                ));
+            }
+            if !col.nullable && col.default.is_none() && self.down.is_none() {
+                return Err(format!(
+                    "column `{}` is NOT NULL without a default: give `down` so rows the new version inserts can fill it",
+                    self.column
+                ));
+            }
+            if let Some(down) = &self.down {
+                ctx.dual_write(DualWrite {
+                    table: t.physical.clone(),
+                    column: col.physical.clone(),
+                    expr: down.clone(),
+                    direction: Direction::FromNew,
+                    insert_only: true,
+                    only_if_null: false,
+                });
+            }
+            let archived = quote_ident(&archived_column(&ctx.target.migration_id, &self.column));
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} RENAME COLUMN {qc} TO {archived}"),
+                lock.clone(),
+            );
+            if !col.nullable {
+                ctx.complete(
+                    Stage::Contract,
+                    Mode::Transaction,
+                    format!("ALTER TABLE {qt} ALTER COLUMN {archived} DROP NOT NULL"),
+                    lock.clone(),
+                );
+            }
+            ctx.mapping(&self.table, &t.physical)
+                .hidden
+                .push(col.physical.clone());
+        }
+        ctx.table_mut(&self.table)?
+            .columns
+            .retain(|c| c.name != self.column);
+        Ok(())
+    }
+}
