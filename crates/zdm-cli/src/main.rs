@@ -73,10 +73,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit_code(&err);
-            let mut message = format!("{err:#}");
-            if code == 1 {
-                message = format!("{err:?}");
-            }
+            let message = format!("{err:#}");
             eprintln!("error: {}", password_scrub.scrub(&message));
             ExitCode::from(code)
         }

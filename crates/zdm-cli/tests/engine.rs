@@ -54,7 +54,7 @@ async fn leftovers(c: &Client) -> Vec<String> {
     let rows = c
         .query(
             "SELECT 'column ' || table_name || '.' || column_name FROM information_schema.columns \
-              WHERE table_schema = 'public' AND column_name LIKE '\\_zdm\\_%' \
+              WHERE table_schema = 'public' AND column_name LIKE '\\_zdm\\_%' AND column_name NOT LIKE '\\_zdm\\_archived\\_%' \
              UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgname LIKE '\\_zdm\\_%' \
              UNION ALL SELECT 'constraint ' || conname FROM pg_constraint WHERE conname LIKE '\\_zdm\\_%' \
              UNION ALL SELECT 'index ' || indexname FROM pg_indexes WHERE indexname LIKE '\\_zdm\\_%' \
@@ -177,4 +177,52 @@ async fn alter_column_type_serves_both_versions_and_rolls_back_cleanly() {
         .unwrap()
         .get(0);
     assert_eq!(v, 2, "the new version keeps working after complete");
+}
+
+#[tokio::test]
+async fn the_pgroll_example_chain_runs_and_every_step_survives_rollback() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = env.db.connect().await;
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/compat/pgroll-examples"
+    );
+    let files = zdm_core::source::load_dir(std::path::Path::new(dir)).unwrap();
+    assert_eq!(files.len(), 56);
+    for f in &files {
+        let before = leftovers(&app).await;
+        ops::start(&mut s, f, None, &EngineOptions::default(), &Quiet)
+            .await
+            .unwrap_or_else(|e| panic!("start {}: {e}", f.id));
+        ops::rollback(&mut s, Some(&f.id))
+            .await
+            .unwrap_or_else(|e| panic!("rollback {}: {e}", f.id));
+        assert_eq!(
+            leftovers(&app).await,
+            before,
+            "{}: rollback left something behind",
+            f.id
+        );
+        ops::start(&mut s, f, None, &EngineOptions::default(), &Quiet)
+            .await
+            .unwrap_or_else(|e| panic!("start again {}: {e}", f.id));
+        ops::complete(&mut s, Some(&f.id))
+            .await
+            .unwrap_or_else(|e| panic!("complete {}: {e}", f.id));
+        assert!(
+            leftovers(&app).await.is_empty(),
+            "{}: {:?}",
+            f.id,
+            leftovers(&app).await
+        );
+    }
+    let status = env.status_json().await;
+    let done = status["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "completed")
+        .count();
+    assert_eq!(done, 56);
 }

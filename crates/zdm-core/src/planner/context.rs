@@ -34,6 +34,7 @@ pub struct PlanContext {
     mapping: VersionMapping,
     /// Tables created by this migration: nothing reads them yet, so they change directly.
     pub created: std::collections::BTreeSet<String>,
+    pub(crate) duplicated: Vec<super::ops::duplicate::DuplicatedColumn>,
 }
 
 impl PlanContext {
@@ -49,6 +50,7 @@ impl PlanContext {
             backfills: Vec::new(),
             mapping: VersionMapping::default(),
             created: Default::default(),
+            duplicated: Vec::new(),
         }
     }
 
@@ -178,6 +180,7 @@ impl PlanContext {
     }
 
     fn finish(mut self) -> Plan {
+        super::ops::duplicate::rebuild_dependents(&mut self);
         let trig = triggers::plan(&self);
         // Helper columns and their triggers appear in the same (expand) transaction; at complete
         // and rollback the triggers go first, before any column they read is dropped.

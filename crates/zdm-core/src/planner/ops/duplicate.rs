@@ -23,6 +23,15 @@ pub struct Change<'a> {
     pub without_constraint: Option<&'a str>,
 }
 
+/// A column duplicated by this migration (for [`rebuild_dependents`]).
+#[derive(Debug, Clone)]
+pub struct DuplicatedColumn {
+    pub table: String,
+    pub column: String,
+    pub temp: String,
+    pub without_constraint: Option<String>,
+}
+
 pub struct Duplicated {
     /// Physical table.
     pub table: String,
@@ -62,13 +71,6 @@ pub fn duplicate_column(
         .find(|c| c.kind == "x" && c.columns.contains(&col.physical))
     {
         return Err(format!("column `{table}.{column}` is part of exclusion constraint `{}`, which cannot be rebuilt online", x.name));
-    }
-    if let Some(name) = change.without_constraint {
-        if t.constraint(name).is_none() {
-            return Err(format!(
-                "constraint `{name}` does not exist on table `{table}`"
-            ));
-        }
     }
     let qt = ctx.qt(&t.physical);
     let temp = temp_column(column);
@@ -123,112 +125,14 @@ pub fn duplicate_column(
         );
     }
 
-    // Existing checks and foreign keys on the column, rebuilt on the helper column.
-    let mut renames_after_swap: Vec<String> = Vec::new();
-    for con in t
-        .constraints
-        .iter()
-        .filter(|c| c.columns.contains(&col.physical))
-    {
-        if Some(con.name.as_str()) == change.without_constraint
-            || !matches!(con.kind.as_str(), "c" | "f")
-        {
-            continue;
-        }
-        let def = con.definition.trim_end_matches(" NOT VALID");
-        let rewritten = match (con.kind.as_str(), def.split_once(" REFERENCES ")) {
-            ("f", Some((local, remote))) => format!(
-                "{} REFERENCES {remote}",
-                rename_column_in_expr(local, &col.physical, &temp)
-            ),
-            _ => rename_column_in_expr(def, &col.physical, &temp),
-        };
-        let dup = dup_name(&con.name);
-        ctx.start(
-            Stage::Expand,
-            Mode::Transaction,
-            format!(
-                "ALTER TABLE {qt} ADD CONSTRAINT {} {rewritten} NOT VALID",
-                quote_ident(&dup)
-            ),
-            lock.clone(),
-        );
-        if con.validated {
-            ctx.complete(
-                Stage::Validate,
-                Mode::OwnTransaction,
-                format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&dup)),
-                format!(
-                    "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
-                    ctx.target.schema, t.physical
-                ),
-            );
-        }
-        renames_after_swap.push(format!(
-            "ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}",
-            quote_ident(&dup),
-            quote_ident(&con.name)
-        ));
-    }
-
-    // Indexes on the column (unique constraints included), built concurrently on the helper column.
-    for idx in t
-        .indexes
-        .iter()
-        .filter(|i| i.columns.contains(&col.physical))
-    {
-        let backs = t
-            .constraints
-            .iter()
-            .find(|c| c.name == idx.name && c.kind == "u");
-        if backs.is_some_and(|c| Some(c.name.as_str()) == change.without_constraint) {
-            continue;
-        }
-        let dup = dup_name(&idx.name);
-        let def = rename_column_in_expr(&idx.definition, &col.physical, &temp);
-        let Some((_, on_part)) = def.split_once(" ON ") else {
-            continue;
-        };
-        let unique = if idx.unique { "UNIQUE " } else { "" };
-        ctx.start(
-            Stage::ExpandConcurrently,
-            Mode::NoTransaction,
-            format!(
-                "CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {} ON {on_part}",
-                quote_ident(&dup)
-            ),
-            format!(
-                "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
-                ctx.target.schema, t.physical
-            ),
-        );
-        match backs {
-            Some(c) => renames_after_swap.push(format!(
-                "ALTER TABLE {qt} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
-                quote_ident(&c.name),
-                quote_ident(&dup)
-            )),
-            None => renames_after_swap.push(format!(
-                "ALTER INDEX {}.{} RENAME TO {}",
-                quote_ident(&ctx.target.schema),
-                quote_ident(&dup),
-                quote_ident(&idx.name)
-            )),
-        }
-        ctx.rollback(
-            Stage::UndoConcurrently,
-            Mode::NoTransaction,
-            format!(
-                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-                quote_ident(&ctx.target.schema),
-                quote_ident(&dup)
-            ),
-            format!(
-                "SHARE UPDATE EXCLUSIVE on {}.{}",
-                ctx.target.schema, t.physical
-            ),
-        );
-    }
+    // The table's constraints and indexes on the column are rebuilt for the helper column once
+    // all operations are planned (several columns of one constraint may be duplicated).
+    ctx.duplicated.push(DuplicatedColumn {
+        table: t.physical.clone(),
+        column: col.physical.clone(),
+        temp: temp.clone(),
+        without_constraint: change.without_constraint.map(str::to_string),
+    });
 
     // Dual writes: old → new with `up`, new → old with `down` (both default to a plain copy).
     ctx.dual_write(DualWrite {
@@ -282,9 +186,6 @@ pub fn duplicate_column(
             lock.clone(),
         );
     }
-    for sql in renames_after_swap {
-        ctx.complete(Stage::Contract, Mode::Transaction, sql, lock.clone());
-    }
     ctx.rollback(
         Stage::Undo,
         Mode::Transaction,
@@ -310,4 +211,140 @@ pub fn duplicate_column(
         table: t.physical,
         temp,
     })
+}
+
+/// Rebuild, for the helper columns, the checks, foreign keys and indexes (unique constraints
+/// included) that involve duplicated columns: each object once, with all its duplicated columns
+/// renamed. Called after every operation is planned; the swap back happens at complete, after the
+/// old columns (and their objects) are gone.
+pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
+    let mut tables: Vec<String> = ctx.duplicated.iter().map(|d| d.table.clone()).collect();
+    tables.sort();
+    tables.dedup();
+    for physical in tables {
+        let dups: Vec<DuplicatedColumn> = ctx
+            .duplicated
+            .iter()
+            .filter(|d| d.table == physical)
+            .cloned()
+            .collect();
+        let Some(t) = ctx
+            .old
+            .tables
+            .values()
+            .find(|t| t.physical == physical)
+            .cloned()
+        else {
+            continue;
+        };
+        let skip: Vec<&str> = dups
+            .iter()
+            .filter_map(|d| d.without_constraint.as_deref())
+            .collect();
+        let touches = |cols: &[String]| dups.iter().any(|d| cols.contains(&d.column));
+        let rename_all = |text: &str| {
+            dups.iter().fold(text.to_string(), |acc, d| {
+                rename_column_in_expr(&acc, &d.column, &d.temp)
+            })
+        };
+        let qt = ctx.qt(&physical);
+        let lock = ctx.brief_exclusive(&physical);
+        let validate_lock = format!(
+            "SHARE UPDATE EXCLUSIVE on {}.{physical} (reads and writes continue)",
+            ctx.target.schema
+        );
+        let mut after_swap = Vec::new();
+        for con in t
+            .constraints
+            .iter()
+            .filter(|c| matches!(c.kind.as_str(), "c" | "f") && touches(&c.columns))
+        {
+            if skip.contains(&con.name.as_str()) {
+                continue;
+            }
+            let def = con.definition.trim_end_matches(" NOT VALID");
+            let rewritten = match (con.kind.as_str(), def.split_once(" REFERENCES ")) {
+                ("f", Some((local, remote))) => {
+                    format!("{} REFERENCES {remote}", rename_all(local))
+                }
+                _ => rename_all(def),
+            };
+            let dup = dup_name(&con.name);
+            ctx.start(
+                Stage::Expand,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} {rewritten} NOT VALID",
+                    quote_ident(&dup)
+                ),
+                lock.clone(),
+            );
+            if con.validated {
+                ctx.complete(
+                    Stage::Validate,
+                    Mode::OwnTransaction,
+                    format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&dup)),
+                    validate_lock.clone(),
+                );
+            }
+            after_swap.push(format!(
+                "ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}",
+                quote_ident(&dup),
+                quote_ident(&con.name)
+            ));
+        }
+        for idx in t
+            .indexes
+            .iter()
+            .filter(|i| !i.primary && touches(&i.columns))
+        {
+            let backs = t
+                .constraints
+                .iter()
+                .find(|c| c.name == idx.name && c.kind == "u");
+            if backs.is_some_and(|c| skip.contains(&c.name.as_str())) {
+                continue;
+            }
+            let dup = dup_name(&idx.name);
+            let def = rename_all(&idx.definition);
+            let Some((_, on_part)) = def.split_once(" ON ") else {
+                continue;
+            };
+            let unique = if idx.unique { "UNIQUE " } else { "" };
+            ctx.start(
+                Stage::ExpandConcurrently,
+                Mode::NoTransaction,
+                format!(
+                    "CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {} ON {on_part}",
+                    quote_ident(&dup)
+                ),
+                validate_lock.clone(),
+            );
+            let schema = quote_ident(&ctx.target.schema);
+            after_swap.push(match backs {
+                Some(c) => format!(
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+                    quote_ident(&c.name),
+                    quote_ident(&dup)
+                ),
+                None => format!(
+                    "ALTER INDEX {schema}.{} RENAME TO {}",
+                    quote_ident(&dup),
+                    quote_ident(&idx.name)
+                ),
+            });
+            ctx.rollback(
+                Stage::UndoConcurrently,
+                Mode::NoTransaction,
+                format!(
+                    "DROP INDEX CONCURRENTLY IF EXISTS {schema}.{}",
+                    quote_ident(&dup)
+                ),
+                validate_lock.clone(),
+            );
+        }
+        for sql in after_swap {
+            ctx.complete(Stage::Contract, Mode::Transaction, sql, lock.clone());
+        }
+    }
 }
