@@ -226,3 +226,264 @@ async fn the_pgroll_example_chain_runs_and_every_step_survives_rollback() {
         .count();
     assert_eq!(done, 56);
 }
+
+/// Sets up `accounts(id, name, score)` with rows, as completed migration 01.
+async fn accounts(env: &Env, s: &mut Session) -> Client {
+    let f1 = file(
+        env,
+        "01_base.yaml",
+        "operations:\n  - create_table:\n      name: accounts\n      columns:\n        - name: id\n          type: serial\n          pk: true\n        - name: name\n          type: text\n        - name: score\n          type: integer\n          nullable: true\n",
+    );
+    start(s, &f1).await;
+    complete(s, &f1).await;
+    let app = env.db.connect().await;
+    app.batch_execute("INSERT INTO public.accounts (name, score) SELECT 'n' || g, g FROM generate_series(1, 500) g").await.unwrap();
+    app
+}
+
+#[tokio::test]
+async fn rename_column_shows_each_version_its_own_name() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(&env, "02_rename.yaml", "operations:\n  - rename_column:\n      table: accounts\n      from: name\n      to: full_name\n");
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_rename").await;
+    old.execute("INSERT INTO accounts (name) VALUES ('from old')", &[])
+        .await
+        .unwrap();
+    new.execute("INSERT INTO accounts (full_name) VALUES ('from new')", &[])
+        .await
+        .unwrap();
+    let n: i64 = new
+        .query_one(
+            "SELECT count(*) FROM accounts WHERE full_name IN ('from old', 'from new')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    let n: i64 = old
+        .query_one(
+            "SELECT count(*) FROM accounts WHERE name IN ('from old', 'from new')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    assert!(
+        old.query_one("SELECT full_name FROM accounts LIMIT 1", &[])
+            .await
+            .is_err(),
+        "the old version does not see the new name"
+    );
+    rollback(&mut s, &f).await;
+    assert!(leftovers(&app).await.is_empty());
+    start(&mut s, &f).await;
+    complete(&mut s, &f).await;
+    let n: i64 = app
+        .query_one(
+            "SELECT count(*) FROM public.accounts WHERE full_name IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 502);
+}
+
+#[tokio::test]
+async fn drop_column_fills_the_old_column_for_new_inserts_and_archives_at_complete() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(&env, "02_drop.yaml", "operations:\n  - drop_column:\n      table: accounts\n      column: name\n      down: \"'unnamed'\"\n");
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_drop").await;
+    new.execute("INSERT INTO accounts (score) VALUES (-1)", &[])
+        .await
+        .unwrap();
+    let name: String = old
+        .query_one("SELECT name FROM accounts WHERE score = -1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        name, "unnamed",
+        "the NOT NULL old column is filled by `down`"
+    );
+    assert!(new
+        .query_one("SELECT name FROM accounts LIMIT 1", &[])
+        .await
+        .is_err());
+    complete(&mut s, &f).await;
+    let archived: i64 = app
+        .query_one("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name LIKE '\\_zdm\\_archived\\_%name'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(archived, 1, "the data is archived, not dropped");
+    new.execute("INSERT INTO accounts (score) VALUES (-2)", &[])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn add_not_null_column_with_up_binds_only_the_new_version() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(
+        &env,
+        "02_add.yaml",
+        "operations:\n  - add_column:\n      table: accounts\n      up: coalesce(score, 0) * 2\n      column:\n        name: double_score\n        type: integer\n        check:\n          name: double_score_even\n          constraint: double_score % 2 = 0\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_add").await;
+    let n: i64 = new
+        .query_one(
+            "SELECT count(*) FROM accounts WHERE double_score = score * 2",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 500, "backfilled");
+    old.execute("INSERT INTO accounts (name, score) VALUES ('old', 21)", &[])
+        .await
+        .unwrap();
+    let v: i32 = new
+        .query_one("SELECT double_score FROM accounts WHERE name = 'old'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 42, "old writes are converted with `up`");
+    let err = new
+        .execute(
+            "INSERT INTO accounts (name, double_score) VALUES ('new', NULL)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_db_error()
+            .unwrap()
+            .message()
+            .contains("check constraint"),
+        "NOT NULL binds the new version: {err}"
+    );
+    let err = new
+        .execute(
+            "INSERT INTO accounts (name, double_score) VALUES ('new', 3)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_db_error()
+            .unwrap()
+            .message()
+            .contains("double_score_even"),
+        "{err}"
+    );
+    rollback(&mut s, &f).await;
+    assert!(
+        leftovers(&app).await.is_empty(),
+        "{:?}",
+        leftovers(&app).await
+    );
+    let cols: i64 = app.query_one("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'double_score'", &[]).await.unwrap().get(0);
+    assert_eq!(cols, 0);
+    start(&mut s, &f).await;
+    complete(&mut s, &f).await;
+    let nullable: String = app
+        .query_one("SELECT is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name = 'double_score'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(nullable, "NO");
+}
+
+#[tokio::test]
+async fn create_index_is_concurrent_and_rollback_removes_it() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(&env, "02_index.yaml", "operations:\n  - create_index:\n      name: accounts_score_idx\n      table: accounts\n      columns: [score]\n");
+    let plan = ops::plan(&s, &f, &EngineOptions::default()).await.unwrap();
+    assert!(plan
+        .start
+        .iter()
+        .any(|st| st.sql.contains("CREATE INDEX CONCURRENTLY")
+            && st.mode == zdm_core::planner::Mode::NoTransaction));
+    start(&mut s, &f).await;
+    assert_eq!(index_count(&app).await, 1);
+    rollback(&mut s, &f).await;
+    assert_eq!(index_count(&app).await, 0);
+    start(&mut s, &f).await;
+    complete(&mut s, &f).await;
+    assert_eq!(index_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn blocked_expand_retries_without_blocking_the_application_for_long() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    s.unlock().await.unwrap(); // the runner below is another session
+    let blocker = env.db.connect().await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM public.accounts;")
+        .await
+        .unwrap();
+    let f = file(&env, "02_add.yaml", "operations:\n  - add_column:\n      table: accounts\n      column:\n        name: extra\n        type: text\n        nullable: true\n");
+    let spec = ConnectionSpec::parse(&env.db.url).unwrap();
+    let policy = LockPolicy {
+        lock_timeout: std::time::Duration::from_millis(100),
+        ..LockPolicy::default()
+    };
+    let mut fast = Session::open(&spec, "zdm", policy, "test").await.unwrap();
+    let id = f.id.clone();
+    let runner = tokio::spawn(async move {
+        ops::start(&mut fast, &f, None, &EngineOptions::default(), &Quiet)
+            .await
+            .map(|_| ())
+    });
+    let mut worst = std::time::Duration::ZERO;
+    let began = std::time::Instant::now();
+    while began.elapsed() < std::time::Duration::from_millis(1200) {
+        let t = std::time::Instant::now();
+        app.query_one("SELECT count(*) FROM public.accounts", &[])
+            .await
+            .unwrap();
+        worst = worst.max(t.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    blocker.batch_execute("COMMIT").await.unwrap();
+    runner.await.unwrap().unwrap();
+    assert!(
+        worst < std::time::Duration::from_millis(300),
+        "the application waited {worst:?}"
+    );
+    let retries: i64 = app
+        .query_one("SELECT count(*) FROM zdm.events WHERE migration_id = $1 AND message LIKE '%lock not available%'", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(retries >= 2, "{retries} retries");
+}
+
+async fn index_count(c: &Client) -> i64 {
+    c.query_one(
+        "SELECT count(*) FROM pg_indexes WHERE indexname = 'accounts_score_idx'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}

@@ -32,7 +32,7 @@ impl Default for BackfillConfig {
     fn default() -> Self {
         BackfillConfig {
             target_batch: Duration::from_millis(40),
-            initial_rows: 500,
+            initial_rows: 2000,
             max_rows: 20_000,
             delay: Duration::ZERO,
         }

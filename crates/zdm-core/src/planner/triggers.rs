@@ -57,15 +57,31 @@ pub fn function_name(migration_id: &str, table: &str) -> String {
     truncate63(format!("_zdm_dw_{}_{table}", migration_tag(migration_id)))
 }
 
-fn declarations(ctx: &PlanContext, table: &str, new_version: bool) -> String {
+/// Whether `name` occurs as a word in `text` (so the expression may refer to the column).
+fn mentions(text: &str, name: &str) -> bool {
+    let lower = text.to_lowercase();
+    let name = name.to_lowercase();
+    lower.match_indices(&name).any(|(i, _)| {
+        let before = lower[..i].chars().next_back();
+        let after = lower[i + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        !word(before) && !word(after)
+    })
+}
+
+/// Variables for the columns the direction's expressions mention: declaring every column would
+/// cost a copy per column per row.
+fn declarations(ctx: &PlanContext, table: &str, new_version: bool, exprs: &[&str]) -> String {
     let schema = if new_version { &ctx.new } else { &ctx.old };
     let Some(t) = schema.tables.values().find(|t| t.physical == table) else {
         return String::new();
     };
     let mut out = String::new();
     for c in &t.columns {
-        if matches!(c.name.to_ascii_lowercase().as_str(), "new" | "old") {
-            continue; // would shadow the NEW/OLD records
+        if matches!(c.name.to_ascii_lowercase().as_str(), "new" | "old")
+            || !exprs.iter().any(|e| mentions(e, &c.name))
+        {
+            continue; // unused, or would shadow the NEW/OLD records
         }
         out.push_str(&format!(
             "      {} {}.{}%TYPE := NEW.{};\n",
@@ -113,17 +129,23 @@ pub(crate) fn plan(ctx: &PlanContext) -> TriggerSteps {
             .iter()
             .filter(|d| d.table == table)
             .collect();
+        let exprs = |d: Direction| {
+            dws.iter()
+                .filter(|w| w.direction == d)
+                .map(|w| w.expr.as_str())
+                .collect::<Vec<_>>()
+        };
         let func = format!("{ls}.{}", quote_ident(&function_name(id, table)));
         let trig = quote_ident(&trigger_name(id));
         let qt = quote_qualified(&ctx.target.schema, table);
         let body = format!(
             "CREATE OR REPLACE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS {tag}\n\
              #variable_conflict use_variable\n\
-             BEGIN\n  IF {ls}.is_new_version({vs}) THEN\n    DECLARE\n{new_decl}    BEGIN\n{from_new}    END;\n  \
+             BEGIN\n  IF coalesce(nullif(current_setting('zdm.version', true), '') = {vs}, (current_schemas(false))[1] = {vs}, false) THEN\n    DECLARE\n{new_decl}    BEGIN\n{from_new}    END;\n  \
              ELSE\n    DECLARE\n{old_decl}    BEGIN\n{from_old}    END;\n  END IF;\n  RETURN NEW;\nEND\n{tag}",
             vs = quote_literal(&ctx.target.version_schema),
-            new_decl = declarations(ctx, table, true),
-            old_decl = declarations(ctx, table, false),
+            new_decl = declarations(ctx, table, true, &exprs(Direction::FromNew)),
+            old_decl = declarations(ctx, table, false, &exprs(Direction::FromOld)),
             from_new = assignments(&dws, Direction::FromNew),
             from_old = assignments(&dws, Direction::FromOld),
         );

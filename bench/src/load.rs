@@ -1,0 +1,239 @@
+//! Live-load impact: a fixed-rate OLTP load (point reads, updates, inserts) runs while a
+//! migration happens. Latency is measured from each statement's scheduled time, so a stall
+//! counts in full (no coordinated omission). Scenarios run on fresh databases one after another.
+
+use crate::support::{migration, session};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::time::MissedTickBehavior;
+use zdm_pg::backfill::Quiet;
+use zdm_pg::runner::operations::{self as ops, EngineOptions};
+use zdm_testkit::TestDb;
+
+const CLIENTS: u64 = 8;
+
+enum Change {
+    None,
+    Zdm {
+        yaml: &'static str,
+        new_insert: &'static str,
+    },
+    Naive(&'static [&'static str]),
+}
+
+const WIDEN: &str = "operations:\n  - alter_column:\n      table: accounts\n      column: balance\n      type: bigint\n      up: CAST(balance AS bigint)\n      down: CAST(balance AS integer)\n";
+const CENTS: &str = "operations:\n  - add_column:\n      table: accounts\n      up: balance * 100\n      column:\n        name: balance_cents\n        type: bigint\n";
+
+struct Shared {
+    schema: RwLock<String>,
+    stop: AtomicBool,
+    errors: AtomicU64,
+    insert_sql: RwLock<&'static str>,
+}
+
+async fn client(
+    url: String,
+    shared: Arc<Shared>,
+    rows: i64,
+    period: Duration,
+    seed: u64,
+) -> Vec<u32> {
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let mut schema = String::new();
+    let mut lat = Vec::new();
+    let mut rng = seed | 1;
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    while !shared.stop.load(Ordering::Relaxed) {
+        let scheduled = tick.tick().await;
+        let want = shared.schema.read().unwrap().clone();
+        if want != schema {
+            c.batch_execute(&format!("SET search_path = \"{want}\""))
+                .await
+                .expect("search_path");
+            schema = want;
+        }
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let id = (rng % rows as u64) as i64 + 1;
+        let v = (rng % 100_000) as i32;
+        let r = match rng % 10 {
+            0..=4 => c
+                .query_opt("SELECT * FROM accounts WHERE id = $1", &[&id])
+                .await
+                .map(|_| ()),
+            5..=7 => c
+                .execute(
+                    "UPDATE accounts SET balance = $2::integer WHERE id = $1",
+                    &[&id, &v],
+                )
+                .await
+                .map(|_| ()),
+            _ => {
+                let sql = *shared.insert_sql.read().unwrap();
+                c.execute(sql, &[&v]).await.map(|_| ())
+            }
+        };
+        if let Err(e) = r {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            eprintln!("statement failed: {e}");
+        }
+        lat.push(scheduled.elapsed().as_micros() as u32);
+    }
+    lat
+}
+
+struct Stats {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    n: usize,
+    errors: u64,
+    migration: f64,
+}
+
+async fn scenario(rows: i64, rate: u64, seconds: u64, change: Change) -> anyhow::Result<Stats> {
+    let db = TestDb::create().await;
+    let admin = db.connect().await;
+    let dir = std::env::temp_dir().join(format!("zdm-bench-{}", db.name));
+    std::fs::create_dir_all(&dir)?;
+    let mut s = session(&db).await?;
+    let f1 = migration(
+        &dir,
+        "01_accounts.yaml",
+        "operations:\n  - create_table:\n      name: accounts\n      columns:\n        - name: id\n          type: bigserial\n          pk: true\n        - name: balance\n          type: integer\n        - name: note\n          type: text\n          nullable: true\n",
+    )?;
+    let naive = matches!(change, Change::Naive(_));
+    if naive {
+        // The naive path has no version schemas (their views would pin the column's type).
+        admin.batch_execute("CREATE TABLE accounts (id bigserial PRIMARY KEY, balance integer NOT NULL, note text)").await?;
+    } else {
+        ops::start(&mut s, &f1, None, &EngineOptions::default(), &Quiet).await?;
+        ops::complete(&mut s, Some(&f1.id)).await?;
+    }
+    admin
+        .batch_execute(&format!(
+            "INSERT INTO public.accounts (balance, note) SELECT g % 100000, 'seed' FROM generate_series(1, {rows}) g; ANALYZE public.accounts"
+        ))
+        .await?;
+    // Settle after the bulk load so the baseline is not measuring its aftermath.
+    admin.batch_execute("VACUUM public.accounts").await?;
+    admin.batch_execute("CHECKPOINT").await?;
+    let shared = Arc::new(Shared {
+        schema: RwLock::new(if naive {
+            "public".into()
+        } else {
+            "public_01_accounts".into()
+        }),
+        stop: AtomicBool::new(false),
+        errors: AtomicU64::new(0),
+        insert_sql: RwLock::new(
+            "INSERT INTO accounts (balance, note) VALUES ($1::integer, 'load')",
+        ),
+    });
+    let period = Duration::from_secs_f64(CLIENTS as f64 / rate as f64);
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            tokio::spawn(client(
+                db.url.clone(),
+                shared.clone(),
+                rows,
+                period,
+                0x9E37_79B9 * (i + 1),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let began = Instant::now();
+    match change {
+        Change::None => {}
+        Change::Zdm { yaml, new_insert } => {
+            let f2 = migration(&dir, "02_change.yaml", yaml)?;
+            ops::start(&mut s, &f2, None, &EngineOptions::default(), &Quiet).await?;
+            // Deploy: the application moves to the new version, then the old one is retired.
+            *shared.insert_sql.write().unwrap() = new_insert;
+            *shared.schema.write().unwrap() = "public_02_change".into();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            ops::complete(&mut s, Some(&f2.id)).await?;
+        }
+        Change::Naive(statements) => {
+            for st in statements {
+                // A naive migration failing under load is a result, not a benchmark error.
+                if let Err(e) = admin.batch_execute(st).await {
+                    println!(
+                        "    (the naive migration failed: {})",
+                        zdm_pg::error::describe_pg_error(&e)
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    let migration_secs = began.elapsed().as_secs_f64();
+    let remaining = Duration::from_secs(seconds)
+        .saturating_sub(began.elapsed())
+        .max(Duration::from_secs(1));
+    tokio::time::sleep(remaining).await;
+    shared.stop.store(true, Ordering::Relaxed);
+    let mut lat: Vec<u32> = Vec::new();
+    for t in tasks {
+        lat.extend(t.await?);
+    }
+    lat.sort_unstable();
+    let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize] as f64 / 1000.0;
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(Stats {
+        p50: q(0.5),
+        p99: q(0.99),
+        max: q(1.0),
+        n: lat.len(),
+        errors: shared.errors.load(Ordering::Relaxed),
+        migration: migration_secs,
+    })
+}
+
+pub async fn run(rows: i64, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    println!("{rows} rows, {rate} statements/s from {CLIENTS} clients (50% reads, 30% updates, 20% inserts), latency from scheduled time\n");
+    println!(
+        "{:<44} {:>8} {:>8} {:>9} {:>7} {:>7} {:>9} {:>9}",
+        "scenario", "p50 ms", "p99 ms", "max ms", "errors", "stmts", "p99/base", "migr. s"
+    );
+    let scenarios: Vec<(&str, Change)> = vec![
+        ("no migration (baseline)", Change::None),
+        ("zdm: balance int -> bigint (up/down)", Change::Zdm { yaml: WIDEN, new_insert: "INSERT INTO accounts (balance, note) VALUES ($1::integer, 'load')" }),
+        (
+            "zdm: add NOT NULL balance_cents = balance*100",
+            Change::Zdm { yaml: CENTS, new_insert: "INSERT INTO accounts (balance, balance_cents, note) VALUES ($1::integer, $1::integer::bigint * 100, 'load')" },
+        ),
+        ("naive: ALTER COLUMN balance TYPE bigint", Change::Naive(&["ALTER TABLE accounts ALTER COLUMN balance TYPE bigint"])),
+        (
+            "naive: ADD COLUMN + UPDATE + SET NOT NULL",
+            Change::Naive(&[
+                "ALTER TABLE accounts ADD COLUMN balance_cents bigint",
+                "UPDATE accounts SET balance_cents = balance::bigint * 100",
+                "ALTER TABLE accounts ALTER COLUMN balance_cents SET NOT NULL",
+            ]),
+        ),
+    ];
+    let mut base_p99 = None;
+    for (name, change) in scenarios {
+        let st = scenario(rows, rate, seconds, change).await?;
+        let base = *base_p99.get_or_insert(st.p99);
+        println!(
+            "{name:<44} {:>8.2} {:>8.2} {:>9.1} {:>7} {:>7} {:>9.2} {:>9.1}",
+            st.p50,
+            st.p99,
+            st.max,
+            st.errors,
+            st.n,
+            st.p99 / base,
+            st.migration
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! zdm benchmarks. Figures are ratios against a baseline measured in the same run.
+//!
+//! `zdm-bench backfill [--rows 100000,1000000]`: zdm's backfill rows/s vs one plain `UPDATE`.
+//! `zdm-bench live-load [--rows 1000000] [--rate 400] [--seconds 8]`: latency of a fixed-rate
+//! OLTP load with no migration, during zdm migrations, and during the naive `ALTER TABLE`s.
+//!
+//! Uses the server of ZDM_TEST_DATABASE_URL; each scenario gets a fresh database.
+
+mod backfill;
+mod load;
+
+fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> anyhow::Result<()> {
+    match std::env::args().nth(1).as_deref() {
+        Some("backfill") => {
+            let sizes: Vec<i64> = arg("--rows", "100000,1000000")
+                .split(',')
+                .map(|s| s.parse().expect("--rows: numbers"))
+                .collect();
+            backfill::run(&sizes).await
+        }
+        Some("live-load") => {
+            let rows: i64 = arg("--rows", "1000000").parse()?;
+            let rate: u64 = arg("--rate", "400").parse()?;
+            let seconds: u64 = arg("--seconds", "8").parse()?;
+            load::run(rows, rate, seconds).await
+        }
+        _ => {
+            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S]");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// A Session and a fresh database; the helpers both benchmarks share.
+pub mod support {
+    use zdm_core::source::{load_file, MigrationFile};
+    use zdm_pg::{ConnectionSpec, LockPolicy, Session};
+    use zdm_testkit::TestDb;
+
+    pub async fn session(db: &TestDb) -> anyhow::Result<Session> {
+        let spec = ConnectionSpec::parse(&db.url)?;
+        Ok(Session::open(&spec, "zdm", LockPolicy::default(), "bench").await?)
+    }
+
+    pub fn migration(
+        dir: &std::path::Path,
+        name: &str,
+        yaml: &str,
+    ) -> anyhow::Result<MigrationFile> {
+        let p = dir.join(name);
+        std::fs::write(&p, yaml)?;
+        Ok(load_file(&p)?)
+    }
+}
