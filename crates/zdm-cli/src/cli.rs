@@ -9,8 +9,9 @@ Exit codes:
   0  success
   1  error (anything not listed below)
   2  usage error (bad arguments)
-  3  invalid migrations: a file does not parse or validate, or the directory drifted from the
-     ledger (applied file edited or missing, new file ordered before applied ones)
+  3  invalid migrations: a file does not parse or validate, an operation cannot apply to the
+     database (unknown table, existing column...), or the directory drifted from the ledger
+     (applied file edited or missing, new file ordered before applied ones)
   4  another zdm runner holds the lock on this ledger
   5  a migration failed (the ledger has it as `failed`; `zdm status` says whether it resumes)
   6  cannot connect to the database, or a database error outside a migration

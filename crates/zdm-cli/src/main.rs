@@ -44,7 +44,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         return 3;
     }
     match err.downcast_ref::<E>() {
-        Some(E::Source(_) | E::Drift(_)) => 3,
+        Some(E::Source(_) | E::Drift(_) | E::Invalid(_)) => 3,
         Some(E::Locked { .. }) => 4,
         Some(E::MigrationFailed { .. }) => 5,
         Some(E::Connect(_) | E::Db(_) | E::Ledger(_)) => 6,

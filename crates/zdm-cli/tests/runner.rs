@@ -420,3 +420,28 @@ async fn history_tells_the_story_in_order_as_json() {
     let err = c.batch_execute("DELETE FROM zdm.events").await.unwrap_err();
     assert!(err.as_db_error().unwrap().message().contains("append-only"));
 }
+
+#[tokio::test]
+async fn an_impossible_change_is_refused_before_anything_runs() {
+    let env = Env::new().await;
+    env.write("001_a.sql", "CREATE TABLE a (id int PRIMARY KEY);");
+    env.write(
+        "002_bad.yaml",
+        "operations:\n  - alter_column:\n      table: missing_table\n      column: c\n      type: bigint\n      up: c\n      down: c\n",
+    );
+    let r = env.run(&["migrate"]).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("operation 0 (alter_column): table `missing_table` does not exist"),
+        "{r:?}"
+    );
+    assert_eq!(
+        state_of(&env.status_json().await, "002_bad")["state"],
+        "pending"
+    );
+    let plan = env
+        .run(&["plan", env.dir().join("002_bad.yaml").to_str().unwrap()])
+        .await;
+    assert_eq!(plan.code, 3, "{plan:?}");
+}

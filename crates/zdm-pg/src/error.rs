@@ -14,6 +14,9 @@ pub enum Error {
     /// Migration files that do not parse or validate.
     #[error("{0}")]
     Source(#[from] SourceErrors),
+    /// An operation that cannot apply to the database as it is (unknown table, existing column…).
+    #[error("{0}")]
+    Invalid(String),
     /// Applied files edited afterwards, or ledger rows whose file is gone.
     #[error("{0}")]
     Drift(String),

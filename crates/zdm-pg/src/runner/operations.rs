@@ -122,7 +122,7 @@ pub async fn plan(session: &Session, file: &MigrationFile, opts: &EngineOptions)
     };
     let current = catalog::read_schema(&session.client, &opts.target_schema).await?;
     planner::plan_migration(ops, target, current)
-        .map_err(|e| Error::Refused(format!("{}: {e}", file.path.display())))
+        .map_err(|e| Error::Invalid(format!("{}: {e}", file.path.display())))
 }
 
 fn stored_plan(record: &MigrationRecord, plan: Option<serde_json::Value>) -> Result<Plan> {
