@@ -11,7 +11,7 @@
 //! * The batch size adapts to a target batch duration (row locks are held that long at most).
 
 use crate::error::{Error, Result};
-use crate::executor::{with_lock_retry, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
 use crate::runner::Session;
 use std::time::{Duration, Instant};
 use zdm_core::ident::{quote_ident, quote_qualified};
@@ -170,8 +170,7 @@ pub async fn run(
             &log,
             &format!("backfill batch of {}", bf.table),
             || async {
-                c.batch_execute("BEGIN").await?;
-                let body = async {
+                in_transaction(c, async {
                     let (updated, next, end) = if bf.key.is_some() {
                         let keys: Option<Vec<String>> = key_param.as_array().map(|a| {
                             a.iter()
@@ -205,16 +204,9 @@ pub async fn run(
                         &[&id, &bf.table, &next, &done_now, &total_i, &end],
                     )
                     .await?;
-                    c.batch_execute("COMMIT").await?;
                     Ok::<_, tokio_postgres::Error>((updated, next, end))
-                };
-                match body.await {
-                    Ok(v) => Ok(v),
-                    Err(e) => {
-                        let _ = c.batch_execute("ROLLBACK").await;
-                        Err(e)
-                    }
-                }
+                })
+                .await
             },
         )
         .await;

@@ -153,6 +153,26 @@ where
     }
 }
 
+/// Run `body` inside `BEGIN … COMMIT` on `c`, rolling back when it fails, so the session is
+/// outside any transaction afterwards either way (what a retry or a ledger write needs).
+pub async fn in_transaction<T, E, F>(c: &Client, body: F) -> std::result::Result<T, E>
+where
+    E: From<tokio_postgres::Error>,
+    F: Future<Output = std::result::Result<T, E>>,
+{
+    c.batch_execute("BEGIN").await?;
+    match body.await {
+        Ok(v) => {
+            c.batch_execute("COMMIT").await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = c.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use super::Session;
 use crate::backfill::{self, BackfillConfig, BackfillObserver};
 use crate::catalog;
 use crate::error::{Error, Result};
-use crate::executor::{with_lock_retry, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
 use crate::ledger::transitions::RunStart;
 use crate::ledger::{EventLevel, MigrationRecord, NewEvent};
 use zdm_core::ident::{quote_ident, quote_qualified};
@@ -313,8 +313,7 @@ async fn publish_version(session: &Session, plan: &Plan) -> Result<()> {
         phase: Phase::Start,
     };
     let result = with_lock_retry(&session.policy, &log, "version schema", || async {
-        c.batch_execute("BEGIN").await?;
-        let body = async {
+        in_transaction(c, async {
             for (index, s) in statements.iter().enumerate() {
                 c.batch_execute(s)
                     .await
@@ -330,16 +329,9 @@ async fn publish_version(session: &Session, plan: &Plan) -> Result<()> {
                     "expanded: old and new versions are live",
                 )
                 .await?;
-            c.batch_execute("COMMIT").await?;
             Ok::<(), StepError>(())
-        };
-        match body.await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = c.batch_execute("ROLLBACK").await;
-                Err(e)
-            }
-        }
+        })
+        .await
     })
     .await;
     match result {

@@ -8,7 +8,7 @@
 //!   killed run resumes at the statement that did not finish.
 
 use crate::error::{describe_pg_error, Error, Result};
-use crate::executor::{with_lock_retry, AttemptError, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, AttemptError, RetryError, RetryLog};
 use crate::ledger::{EventLevel, NewEvent};
 use crate::runner::Session;
 use sha2::{Digest, Sha256};
@@ -175,8 +175,7 @@ async fn run_in_one_transaction(
         phase,
     };
     with_lock_retry(&session.policy, &log, "transaction", || async {
-        c.batch_execute("BEGIN").await?;
-        let body = async {
+        in_transaction(c, async {
             for (index, st) in script.statements.iter().enumerate() {
                 c.batch_execute(&st.text)
                     .await
@@ -186,16 +185,9 @@ async fn run_in_one_transaction(
                 .ledger
                 .transition(c, id, done, phase, done_message)
                 .await?;
-            c.batch_execute("COMMIT").await?;
             Ok::<(), StepError>(())
-        };
-        match body.await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = c.batch_execute("ROLLBACK").await;
-                Err(e)
-            }
-        }
+        })
+        .await
     })
     .await
 }
@@ -258,22 +250,14 @@ async fn run_statement_by_statement(
                 ledger.save_progress(c, id, &checkpoint).await?;
                 return Ok(());
             }
-            c.batch_execute("BEGIN").await?;
-            let body = async {
+            in_transaction(c, async {
                 c.batch_execute(&st.text)
                     .await
                     .map_err(|error| StepError::Statement { index, error })?;
                 ledger.save_progress(c, id, &checkpoint).await?;
-                c.batch_execute("COMMIT").await?;
                 Ok::<(), StepError>(())
-            };
-            match body.await {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let _ = c.batch_execute("ROLLBACK").await;
-                    Err(e)
-                }
-            }
+            })
+            .await
         })
         .await?;
         start += 1;

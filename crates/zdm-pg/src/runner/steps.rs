@@ -5,7 +5,7 @@
 use super::sql_apply::StepError;
 use super::Session;
 use crate::error::{describe_pg_error, Error, Result};
-use crate::executor::{with_lock_retry, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
 use zdm_core::planner::{Mode, Stage, Step};
 use zdm_core::state::Phase;
 
@@ -61,8 +61,7 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
                 ledger.save_progress(c, id, &checkpoint).await?;
                 return Ok(());
             }
-            c.batch_execute("BEGIN").await?;
-            let body = async {
+            in_transaction(c, async {
                 for (i, s) in group.iter().enumerate() {
                     c.batch_execute(&s.sql)
                         .await
@@ -80,16 +79,9 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
                         .await?;
                 }
                 ledger.save_progress(c, id, &checkpoint).await?;
-                c.batch_execute("COMMIT").await?;
                 Ok::<(), StepError>(())
-            };
-            match body.await {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let _ = c.batch_execute("ROLLBACK").await;
-                    Err(e)
-                }
-            }
+            })
+            .await
         })
         .await;
         let failure = match result {
