@@ -139,6 +139,15 @@ pub enum Command {
     Resume,
     /// Print, per phase, the SQL zdm would run for a migration and the locks it takes.
     Plan { file: std::path::PathBuf },
+    /// Drop the columns and tables that completed migrations archived (drop_column, drop_table).
+    Purge {
+        /// Only archives of migrations completed longer ago than this (e.g. 7d, 12h, 0s).
+        #[arg(long, value_parser = parse_duration)]
+        older_than: Duration,
+        /// List what would be dropped, drop nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print what new application code should use: the latest version schema, or a URL selecting it.
     Latest {
         #[arg(value_enum)]

@@ -330,6 +330,78 @@ async fn drop_column_fills_the_old_column_for_new_inserts_and_archives_at_comple
     new.execute("INSERT INTO accounts (score) VALUES (-2)", &[])
         .await
         .unwrap();
+
+    let kept = zdm_pg::runner::purge::purge(
+        &mut s,
+        "public",
+        std::time::Duration::from_secs(3600),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(kept.is_empty(), "younger than an hour: kept");
+    let purged = zdm_pg::runner::purge::purge(&mut s, "public", std::time::Duration::ZERO, false)
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 1, "{purged:?}");
+    let left: i64 = app
+        .query_one("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND column_name LIKE '\\_zdm\\_%'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn drop_table_hides_it_from_the_new_version_archives_and_purges() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(
+        &env,
+        "02_drop.yaml",
+        "operations:\n  - drop_table:\n      name: accounts\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_drop").await;
+    old.execute("INSERT INTO accounts (name) VALUES ('still here')", &[])
+        .await
+        .unwrap();
+    assert!(
+        new.query_one("SELECT 1 FROM accounts LIMIT 1", &[])
+            .await
+            .is_err(),
+        "the new version does not see it"
+    );
+    complete(&mut s, &f).await;
+    let name: String = app
+        .query_one(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'zdm_archive'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let rows: i64 = app
+        .query_one(&format!("SELECT count(*) FROM zdm_archive.\"{name}\""), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 501, "archived with its data");
+    let purged = zdm_pg::runner::purge::purge(&mut s, "public", std::time::Duration::ZERO, false)
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 1, "{purged:?}");
+    let archived: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'zdm_archive'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(archived, 0);
 }
 
 #[tokio::test]

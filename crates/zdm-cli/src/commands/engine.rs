@@ -204,3 +204,25 @@ pub async fn latest(ctx: &Context, what: LatestWhat) -> anyhow::Result<()> {
     println!("{out}");
     Ok(())
 }
+
+pub async fn purge(
+    ctx: &Context,
+    older_than: std::time::Duration,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let mut session = ctx.session("purge").await?;
+    let purged =
+        zdm_pg::runner::purge::purge(&mut session, &ctx.global.target_schema, older_than, dry_run)
+            .await?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "dry_run": dry_run, "purged": purged }));
+    }
+    let verb = if dry_run { "would drop" } else { "dropped" };
+    for p in &purged {
+        println!("{verb} {} (archived by {})", p.object, p.migration);
+    }
+    if purged.is_empty() {
+        println!("nothing to purge");
+    }
+    Ok(())
+}

@@ -87,6 +87,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume => engine::resume(&ctx).await,
         Command::Plan { file } => engine::plan(&ctx, &file).await,
         Command::Latest { what } => engine::latest(&ctx, what).await,
+        Command::Purge {
+            older_than,
+            dry_run,
+        } => engine::purge(&ctx, older_than, dry_run).await,
         Command::Baseline { id } => migrate::baseline(&ctx, &id).await,
         Command::Repair => migrate::repair(&ctx).await,
     }

@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod drift;
 pub mod migrate;
 pub mod operations;
+pub mod purge;
 pub mod rollback;
 pub mod sql_apply;
 pub mod status;
