@@ -129,6 +129,77 @@ impl PlanContext {
         )
     }
 
+    /// The lock VALIDATE CONSTRAINT and CREATE INDEX CONCURRENTLY take.
+    pub fn non_blocking(&self, physical: &str) -> String {
+        format!(
+            "SHARE UPDATE EXCLUSIVE on {}.{physical} (reads and writes continue)",
+            self.target.schema
+        )
+    }
+
+    /// `ADD CONSTRAINT name body NOT VALID` at start (it binds new writes only) and, when
+    /// `validate`, `VALIDATE CONSTRAINT` at complete (no write lock).
+    pub fn constraint_not_valid(
+        &mut self,
+        physical: &str,
+        name: &str,
+        body: &str,
+        lock: String,
+        validate: bool,
+    ) {
+        let qt = self.qt(physical);
+        let qn = quote_ident(name);
+        self.start(
+            Stage::Expand,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} ADD CONSTRAINT {qn} {body} NOT VALID"),
+            lock,
+        );
+        if validate {
+            let lock = self.non_blocking(physical);
+            self.complete(
+                Stage::Validate,
+                Mode::OwnTransaction,
+                format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {qn}"),
+                lock,
+            );
+        }
+    }
+
+    /// NOT NULL on `column` without a long lock: a `CHECK (checked IS NOT NULL) NOT VALID` at start
+    /// (`checked` is the column's name at start), validated at complete, then `SET NOT NULL` (no
+    /// scan: the validated check proves it) and the check dropped.
+    pub fn not_null_at_complete(&mut self, physical: &str, checked: &str, column: &str) {
+        let name = truncate63(format!(
+            "_zdm_nn_{}_{column}",
+            super::triggers::migration_tag(&format!("{physical}.{column}"))
+        ));
+        let lock = self.brief_exclusive(physical);
+        self.constraint_not_valid(
+            physical,
+            &name,
+            &format!("CHECK ({} IS NOT NULL)", quote_ident(checked)),
+            lock.clone(),
+            true,
+        );
+        let qt = self.qt(physical);
+        self.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!(
+                "ALTER TABLE {qt} ALTER COLUMN {} SET NOT NULL",
+                quote_ident(column)
+            ),
+            format!("{lock}; no scan: the validated CHECK proves it"),
+        );
+        self.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} DROP CONSTRAINT {}", quote_ident(&name)),
+            lock,
+        );
+    }
+
     pub fn dual_write(&mut self, dw: DualWrite) {
         self.dual_writes.push(dw);
     }

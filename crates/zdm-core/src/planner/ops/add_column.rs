@@ -3,7 +3,6 @@
 //! version writes and for existing rows (backfill).
 
 use super::columns::{column_definition, is_constant, model, references_sql};
-use super::duplicate::dup_name;
 use crate::ident::{quote_ident, quote_literal};
 use crate::operations::AddColumn;
 use crate::planner::context::truncate63;
@@ -63,37 +62,7 @@ impl PlanOperation for AddColumn {
             );
         }
         if !c.nullable {
-            let nn = truncate63(format!(
-                "_zdm_nn_{}",
-                dup_name(&format!("{}.{}", t.physical, c.name)).trim_start_matches("_zdm_dup_")
-            ));
-            ctx.start(
-                Stage::Expand,
-                Mode::Transaction,
-                format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({qc} IS NOT NULL) NOT VALID",
-                    quote_ident(&nn)
-                ),
-                lock.clone(),
-            );
-            ctx.complete(
-                Stage::Validate,
-                Mode::OwnTransaction,
-                format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&nn)),
-                validate_lock.clone(),
-            );
-            ctx.complete(
-                Stage::Contract,
-                Mode::Transaction,
-                format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL"),
-                format!("{lock}; no scan: the validated CHECK proves it"),
-            );
-            ctx.complete(
-                Stage::Contract,
-                Mode::Transaction,
-                format!("ALTER TABLE {qt} DROP CONSTRAINT {}", quote_ident(&nn)),
-                lock.clone(),
-            );
+            ctx.not_null_at_complete(&t.physical, &c.name, &c.name);
         }
         if c.unique {
             let idx = truncate63(format!("{}_{}_key", t.physical, c.name));
@@ -118,45 +87,22 @@ impl PlanOperation for AddColumn {
             );
         }
         if let Some(chk) = &c.check {
-            ctx.start(
-                Stage::Expand,
-                Mode::Transaction,
-                format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({}) NOT VALID",
-                    quote_ident(&chk.name),
-                    chk.constraint
-                ),
+            ctx.constraint_not_valid(
+                &t.physical,
+                &chk.name,
+                &format!("CHECK ({})", chk.constraint),
                 lock.clone(),
-            );
-            ctx.complete(
-                Stage::Validate,
-                Mode::OwnTransaction,
-                format!(
-                    "ALTER TABLE {qt} VALIDATE CONSTRAINT {}",
-                    quote_ident(&chk.name)
-                ),
-                validate_lock.clone(),
+                true,
             );
         }
         if let Some(r) = &c.references {
-            ctx.start(
-                Stage::Expand,
-                Mode::Transaction,
-                format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} FOREIGN KEY ({qc}) {} NOT VALID",
-                    quote_ident(&r.name),
-                    references_sql(r)
-                ),
-                format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table),
-            );
-            ctx.complete(
-                Stage::Validate,
-                Mode::OwnTransaction,
-                format!(
-                    "ALTER TABLE {qt} VALIDATE CONSTRAINT {}",
-                    quote_ident(&r.name)
-                ),
-                validate_lock.clone(),
+            let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
+            ctx.constraint_not_valid(
+                &t.physical,
+                &r.name,
+                &format!("FOREIGN KEY ({qc}) {}", references_sql(r)),
+                lock,
+                true,
             );
         }
         if let Some(comment) = &c.comment {

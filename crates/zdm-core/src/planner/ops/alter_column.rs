@@ -169,44 +169,22 @@ impl PlanOperation for AlterColumn {
         }
         if let Some(chk) = &self.check {
             let expr = rename_column_in_expr(&chk.constraint, &self.column, &dup.temp);
-            ctx.start(
-                Stage::Expand,
-                Mode::Transaction,
-                format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({expr}) NOT VALID",
-                    quote_ident(&chk.name)
-                ),
+            ctx.constraint_not_valid(
+                &t.physical,
+                &chk.name,
+                &format!("CHECK ({expr})"),
                 lock.clone(),
-            );
-            ctx.complete(
-                Stage::Validate,
-                Mode::OwnTransaction,
-                format!(
-                    "ALTER TABLE {qt} VALIDATE CONSTRAINT {}",
-                    quote_ident(&chk.name)
-                ),
-                validate_lock.clone(),
+                true,
             );
         }
         if let Some(r) = &self.references {
-            ctx.start(
-                Stage::Expand,
-                Mode::Transaction,
-                format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} FOREIGN KEY ({qtemp}) {} NOT VALID",
-                    quote_ident(&r.name),
-                    references_sql(r)
-                ),
-                format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table),
-            );
-            ctx.complete(
-                Stage::Validate,
-                Mode::OwnTransaction,
-                format!(
-                    "ALTER TABLE {qt} VALIDATE CONSTRAINT {}",
-                    quote_ident(&r.name)
-                ),
-                validate_lock,
+            let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
+            ctx.constraint_not_valid(
+                &t.physical,
+                &r.name,
+                &format!("FOREIGN KEY ({qtemp}) {}", references_sql(r)),
+                lock,
+                true,
             );
         }
         if let Some(Some(comment)) = &self.comment {

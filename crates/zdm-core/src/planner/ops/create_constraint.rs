@@ -111,17 +111,12 @@ impl PlanOperation for CreateConstraint {
                     for (c, temp) in self.columns.iter().zip(&temps) {
                         expr = rename_column_in_expr(&expr, c, temp);
                     }
-                    ctx.start(
-                        Stage::Expand,
-                        Mode::Transaction,
-                        format!("ALTER TABLE {qt} ADD CONSTRAINT {name} CHECK ({expr}) NOT VALID"),
+                    ctx.constraint_not_valid(
+                        &t.physical,
+                        &self.name,
+                        &format!("CHECK ({expr})"),
                         lock,
-                    );
-                    ctx.complete(
-                        Stage::Validate,
-                        Mode::OwnTransaction,
-                        format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {name}"),
-                        validate_lock,
+                        true,
                     );
                 }
                 _ => {
@@ -129,18 +124,9 @@ impl PlanOperation for CreateConstraint {
                         .references
                         .as_ref()
                         .ok_or("a foreign key needs `references`")?;
-                    ctx.start(
-                        Stage::Expand,
-                        Mode::Transaction,
-                        format!("ALTER TABLE {qt} ADD CONSTRAINT {name} FOREIGN KEY ({tcols}) {} NOT VALID", table_references_sql(r)),
-                        format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table),
-                    );
-                    ctx.complete(
-                        Stage::Validate,
-                        Mode::OwnTransaction,
-                        format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {name}"),
-                        validate_lock,
-                    );
+                    let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
+                    let body = format!("FOREIGN KEY ({tcols}) {}", table_references_sql(r));
+                    ctx.constraint_not_valid(&t.physical, &self.name, &body, lock, true);
                 }
             }
         }

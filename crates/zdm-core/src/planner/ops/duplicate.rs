@@ -100,30 +100,6 @@ pub fn duplicate_column(
             lock.clone(),
         );
     }
-    let nn = truncate63(format!(
-        "_zdm_nn_{}_{column}",
-        short(&format!("{}.{column}", t.physical))
-    ));
-    if !nullable {
-        ctx.start(
-            Stage::Expand,
-            Mode::Transaction,
-            format!(
-                "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({qtemp} IS NOT NULL) NOT VALID",
-                quote_ident(&nn)
-            ),
-            lock.clone(),
-        );
-        ctx.complete(
-            Stage::Validate,
-            Mode::OwnTransaction,
-            format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&nn)),
-            format!(
-                "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
-                ctx.target.schema, t.physical
-            ),
-        );
-    }
 
     // The table's constraints and indexes on the column are rebuilt for the helper column once
     // all operations are planned (several columns of one constraint may be duplicated).
@@ -173,18 +149,7 @@ pub fn duplicate_column(
         lock.clone(),
     );
     if !nullable {
-        ctx.complete(
-            Stage::Contract,
-            Mode::Transaction,
-            format!("ALTER TABLE {qt} ALTER COLUMN {qcol} SET NOT NULL"),
-            format!("{lock}; no scan: the validated CHECK proves it"),
-        );
-        ctx.complete(
-            Stage::Contract,
-            Mode::Transaction,
-            format!("ALTER TABLE {qt} DROP CONSTRAINT {}", quote_ident(&nn)),
-            lock.clone(),
-        );
+        ctx.not_null_at_complete(&t.physical, &temp, column);
     }
     ctx.rollback(
         Stage::Undo,
@@ -270,23 +235,7 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
                 _ => rename_all(def),
             };
             let dup = dup_name(&con.name);
-            ctx.start(
-                Stage::Expand,
-                Mode::Transaction,
-                format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} {rewritten} NOT VALID",
-                    quote_ident(&dup)
-                ),
-                lock.clone(),
-            );
-            if con.validated {
-                ctx.complete(
-                    Stage::Validate,
-                    Mode::OwnTransaction,
-                    format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", quote_ident(&dup)),
-                    validate_lock.clone(),
-                );
-            }
+            ctx.constraint_not_valid(&physical, &dup, &rewritten, lock.clone(), con.validated);
             after_swap.push(format!(
                 "ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}",
                 quote_ident(&dup),
