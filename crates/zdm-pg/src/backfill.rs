@@ -128,7 +128,7 @@ pub async fn run(
         None => Vec::new(),
     };
     let batch_sql = match &bf.key {
-        Some(key) => keyset_sql(&qt, key, &key_types),
+        Some(key) => keyset_sql(&qt, key, &key_types, &bf.set),
         None => {
             let first: String = c
                 .query_one(
@@ -137,9 +137,15 @@ pub async fn run(
                 )
                 .await?
                 .get(0);
-            ctid_sql(&qt, &first)
+            ctid_sql(&qt, &first, &bf.set)
         }
     };
+    // Marks the batch's transaction so the dual-write trigger's WHEN clause skips it: the batch
+    // computes the same assignments itself.
+    let mark_backfill = format!(
+        "SET LOCAL {} = 'on'",
+        zdm_core::planner::triggers::BACKFILL_SETTING
+    );
     let progress_sql = session.ledger.sql(
         "INSERT INTO {s}.backfill_progress (migration_id, table_name, last_key, rows_done, rows_total, finished) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (migration_id, table_name) DO UPDATE SET \
@@ -171,6 +177,7 @@ pub async fn run(
             &format!("backfill batch of {}", bf.table),
             || async {
                 in_transaction(c, async {
+                    c.batch_execute(&mark_backfill).await?;
                     let (updated, next, end) = if bf.key.is_some() {
                         let keys: Option<Vec<String>> = key_param.as_array().map(|a| {
                             a.iter()
@@ -235,52 +242,48 @@ pub async fn run(
     Ok(done as u64)
 }
 
-fn keyset_sql(qt: &str, key: &[String], types: &[String]) -> String {
-    let cols = key
-        .iter()
-        .map(|k| quote_ident(k))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let t_cols = key
-        .iter()
-        .map(|k| format!("t.{}", quote_ident(k)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let b_cols = key
-        .iter()
-        .map(|k| format!("b.{}", quote_ident(k)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let params = types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| format!("($1::text[])[{}]::{ty}", i + 1))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let desc = key
-        .iter()
-        .map(|k| format!("{} DESC", quote_ident(k)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let as_text = key
-        .iter()
-        .map(|k| format!("{}::text", quote_ident(k)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let first = quote_ident(&key[0]);
+/// The SET list of a batch: the plan's assignments, or a no-op that fires the trigger (plans
+/// stored before the assignments existed).
+fn set_list(set: &[String], noop_column: &str) -> String {
+    if set.is_empty() {
+        let c = quote_ident(noop_column);
+        format!("{c} = t.{c}")
+    } else {
+        set.join(", ")
+    }
+}
+
+fn keyset_sql(qt: &str, key: &[String], types: &[String], set: &[String]) -> String {
+    // The batch's key columns are renamed k1, k2, … so the SET expressions' column names can
+    // only mean the table's columns.
+    let list = |f: &dyn Fn(usize, &String) -> String| {
+        key.iter()
+            .enumerate()
+            .map(|(i, k)| f(i, k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let cols = list(&|_, k| quote_ident(k));
+    let select = list(&|i, k| format!("{} AS k{}", quote_ident(k), i + 1));
+    let t_cols = list(&|_, k| format!("t.{}", quote_ident(k)));
+    let b_cols = list(&|i, _| format!("b.k{}", i + 1));
+    let params = list(&|i, _| format!("($1::text[])[{}]::{}", i + 1, types[i]));
+    let desc = list(&|i, _| format!("k{} DESC", i + 1));
+    let as_text = list(&|i, _| format!("k{}::text", i + 1));
+    let set = set_list(set, &key[0]);
     format!(
-        "WITH batch AS (SELECT {cols} FROM {qt} WHERE $1::text[] IS NULL OR ({cols}) > ({params}) ORDER BY {cols} LIMIT $2), \
-         upd AS (UPDATE {qt} t SET {first} = t.{first} FROM batch b WHERE ({t_cols}) = ({b_cols}) \
+        "WITH batch AS (SELECT {select} FROM {qt} WHERE $1::text[] IS NULL OR ({cols}) > ({params}) ORDER BY {cols} LIMIT $2), \
+         upd AS (UPDATE {qt} t SET {set} FROM batch b WHERE ({t_cols}) = ({b_cols}) \
                  AND age(t.xmin) >= age($3::text::xid) RETURNING 1) \
          SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM batch), \
                 (SELECT ARRAY[{as_text}] FROM batch ORDER BY {desc} LIMIT 1)"
     )
 }
 
-fn ctid_sql(qt: &str, column: &str) -> String {
-    let col = quote_ident(column);
+fn ctid_sql(qt: &str, column: &str, set: &[String]) -> String {
+    let set = set_list(set, column);
     format!(
-        "WITH upd AS (UPDATE {qt} t SET {col} = t.{col} \
+        "WITH upd AS (UPDATE {qt} t SET {set} \
                        WHERE t.ctid >= format('(%s,0)', $1::bigint)::tid AND t.ctid < format('(%s,0)', $2::bigint)::tid \
                          AND age(t.xmin) >= age($3::text::xid) RETURNING 1) \
          SELECT count(*) FROM upd"

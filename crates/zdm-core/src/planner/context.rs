@@ -209,6 +209,7 @@ impl PlanContext {
             self.backfills.push(Backfill {
                 table: physical.to_string(),
                 key,
+                set: Vec::new(),
             });
         }
     }
@@ -251,6 +252,9 @@ impl PlanContext {
     }
 
     fn finish(mut self) -> Plan {
+        for b in &mut self.backfills {
+            b.set = triggers::backfill_assignments(&self.dual_writes, &b.table);
+        }
         super::ops::duplicate::rebuild_dependents(&mut self);
         let trig = triggers::plan(&self);
         // Helper columns and their triggers appear in the same (expand) transaction; at complete

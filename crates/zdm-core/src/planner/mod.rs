@@ -84,6 +84,11 @@ pub struct Backfill {
     pub table: String,
     /// Physical key columns walked in order; None → ctid ranges.
     pub key: Option<Vec<String>>,
+    /// The `SET` assignments that compute the helper columns (the trigger's old → new `up`
+    /// SQL; the old version's column names are the physical ones). The backfill runs them in
+    /// plain SQL with the trigger skipped, instead of paying a PL/pgSQL call per row.
+    #[serde(default)]
+    pub set: Vec<String>,
 }
 
 /// One table as the new version sees it.

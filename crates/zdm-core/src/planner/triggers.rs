@@ -39,6 +39,26 @@ pub struct DualWrite {
     pub only_if_null: bool,
 }
 
+/// Session setting the backfill sets (`SET LOCAL … = 'on'`) so the dual-write trigger skips it.
+pub const BACKFILL_SETTING: &str = "zdm.backfill";
+
+/// The `SET` list the backfill uses for `table`: each old → new dual write as plain SQL.
+pub fn backfill_assignments(dual_writes: &[DualWrite], table: &str) -> Vec<String> {
+    dual_writes
+        .iter()
+        .filter(|d| d.table == table && d.direction == Direction::FromOld)
+        .map(|d| {
+            let col = quote_ident(&d.column);
+            let expr = d.expr.trim().trim_end_matches(';');
+            if d.only_if_null {
+                format!("{col} = coalesce({col}, ({expr}))")
+            } else {
+                format!("{col} = ({expr})")
+            }
+        })
+        .collect()
+}
+
 pub(crate) struct TriggerSteps {
     pub create: Vec<Step>,
     pub drop: Vec<Step>,
@@ -162,7 +182,12 @@ pub(crate) fn plan(ctx: &PlanContext) -> TriggerSteps {
         create.push(Step {
             stage: Stage::Expand,
             mode: Mode::Transaction,
-            sql: format!("CREATE TRIGGER {trig} BEFORE INSERT OR UPDATE ON {qt} FOR EACH ROW EXECUTE FUNCTION {func}()"),
+            // The backfill computes the same `up` SQL itself and marks its transactions, so the
+            // trigger is skipped there by a WHEN clause (evaluated without calling the function).
+            sql: format!(
+                "CREATE TRIGGER {trig} BEFORE INSERT OR UPDATE ON {qt} FOR EACH ROW \
+                 WHEN (current_setting('{BACKFILL_SETTING}', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {func}()"
+            ),
             lock: lock.clone(),
         });
         drop.push(Step {
