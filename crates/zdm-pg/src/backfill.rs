@@ -4,8 +4,10 @@
 //! * Keyset batches on the primary key (or a unique NOT NULL key; `ctid` page ranges when there is
 //!   none), each batch one short transaction that also checkpoints the cursor in the ledger, so a
 //!   killed or failed backfill resumes where it stopped.
-//! * A batch is a no-op `UPDATE` that fires the dual-write trigger, so the trigger's `up` SQL is
-//!   the single definition of the conversion.
+//! * A batch is an `UPDATE` setting the helper columns with the migration's `up` SQL, the same
+//!   assignments the dual-write trigger makes for the old version's writes; the batch's
+//!   transaction sets `zdm.backfill`, which the trigger's WHEN clause skips, so rows cost plain
+//!   SQL rather than a PL/pgSQL call each.
 //! * Rows whose `xmin` is newer than the expand transaction were written after the trigger existed
 //!   and are already correct: they are skipped, not redone.
 //! * The batch size adapts to a target batch duration (row locks are held that long at most).
