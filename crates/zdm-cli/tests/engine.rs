@@ -559,3 +559,192 @@ async fn index_count(c: &Client) -> i64 {
     .unwrap()
     .get(0)
 }
+
+#[tokio::test]
+async fn create_unique_constraint_binds_only_the_new_version_until_complete() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(
+        &env,
+        "02_unique.yaml",
+        "operations:\n  - create_constraint:\n      type: unique\n      table: accounts\n      name: accounts_name_unique\n      columns: [name]\n      up:\n        name: name || '-' || id\n      down:\n        name: name\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_unique").await;
+    // The old version may still write duplicates; `up` makes them unique for the new version.
+    old.execute("INSERT INTO accounts (name) VALUES ('dup'), ('dup')", &[])
+        .await
+        .unwrap();
+    let n: i64 = new
+        .query_one(
+            "SELECT count(DISTINCT name) FROM accounts WHERE name LIKE 'dup-%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    new.execute("INSERT INTO accounts (name) VALUES ('solo')", &[])
+        .await
+        .unwrap();
+    let err = new
+        .execute("INSERT INTO accounts (name) VALUES ('solo')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code().code(),
+        "23505",
+        "the new version is bound: {err}"
+    );
+    rollback(&mut s, &f).await;
+    assert!(
+        leftovers(&app).await.is_empty(),
+        "{:?}",
+        leftovers(&app).await
+    );
+    app.batch_execute("DELETE FROM public.accounts WHERE name IN ('dup', 'solo')")
+        .await
+        .unwrap();
+    start(&mut s, &f).await;
+    complete(&mut s, &f).await;
+    let kind: String = app
+        .query_one(
+            "SELECT contype::text FROM pg_constraint WHERE conname = 'accounts_name_unique'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kind, "u");
+}
+
+#[tokio::test]
+async fn drop_constraint_frees_the_new_version_only() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    app.batch_execute(
+        "ALTER TABLE public.accounts ADD CONSTRAINT score_positive CHECK (score > 0)",
+    )
+    .await
+    .unwrap();
+    let f = file(
+        &env,
+        "02_drop_check.yaml",
+        "operations:\n  - drop_constraint:\n      table: accounts\n      name: score_positive\n      up: score\n      down: \"CASE WHEN score > 0 THEN score ELSE 1 END\"\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_drop_check").await;
+    new.execute(
+        "INSERT INTO accounts (name, score) VALUES ('negative', -5)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let v: i32 = old
+        .query_one("SELECT score FROM accounts WHERE name = 'negative'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 1, "`down` keeps the old version's constraint satisfied");
+    assert!(
+        old.execute("INSERT INTO accounts (name, score) VALUES ('x', -1)", &[])
+            .await
+            .is_err(),
+        "the old version is still bound"
+    );
+    complete(&mut s, &f).await;
+    let n: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'score_positive'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    let v: i32 = app
+        .query_one(
+            "SELECT score FROM public.accounts WHERE name = 'negative'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, -5);
+}
+
+#[tokio::test]
+async fn rename_table_and_raw_sql_round_trip() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    let f = file(
+        &env,
+        "02_rename.yaml",
+        "operations:\n  - rename_table:\n      from: accounts\n      to: customers\n  - sql:\n      up: CREATE TABLE audit (id int)\n      down: DROP TABLE audit\n  - set_replica_identity:\n      table: customers\n      identity:\n        type: full\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_rename").await;
+    old.execute("INSERT INTO accounts (name) VALUES ('via old')", &[])
+        .await
+        .unwrap();
+    new.execute("INSERT INTO customers (name) VALUES ('via new')", &[])
+        .await
+        .unwrap();
+    let n: i64 = new
+        .query_one(
+            "SELECT count(*) FROM customers WHERE name LIKE 'via %'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    let n: i64 = new
+        .query_one("SELECT count(*) FROM audit", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "tables the SQL creates appear in the new version");
+    let ident: String = app
+        .query_one(
+            "SELECT relreplident::text FROM pg_class WHERE oid = 'public.accounts'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ident, "f");
+    rollback(&mut s, &f).await;
+    let ident: String = app
+        .query_one(
+            "SELECT relreplident::text FROM pg_class WHERE oid = 'public.accounts'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ident, "d");
+    let audit: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'audit'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, 0, "`down` ran");
+    start(&mut s, &f).await;
+    complete(&mut s, &f).await;
+    let n: i64 = app
+        .query_one("SELECT count(*) FROM public.customers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 502);
+}
