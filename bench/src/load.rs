@@ -97,7 +97,13 @@ struct Stats {
     migration: f64,
 }
 
-async fn scenario(rows: i64, rate: u64, seconds: u64, change: Change) -> anyhow::Result<Stats> {
+async fn scenario(
+    rows: i64,
+    rate: u64,
+    seconds: u64,
+    change: Change,
+    engine: &EngineOptions,
+) -> anyhow::Result<Stats> {
     let db = TestDb::create().await;
     let admin = db.connect().await;
     let dir = std::env::temp_dir().join(format!("zdm-bench-{}", db.name));
@@ -154,7 +160,7 @@ async fn scenario(rows: i64, rate: u64, seconds: u64, change: Change) -> anyhow:
         Change::None => {}
         Change::Zdm { yaml, new_insert } => {
             let f2 = migration(&dir, "02_change.yaml", yaml)?;
-            ops::start(&mut s, &f2, None, &EngineOptions::default(), &Quiet).await?;
+            ops::start(&mut s, &f2, None, engine, &Quiet).await?;
             // Deploy: the application moves to the new version, then the old one is retired.
             *shared.insert_sql.write().unwrap() = new_insert;
             *shared.schema.write().unwrap() = "public_02_change".into();
@@ -197,7 +203,17 @@ async fn scenario(rows: i64, rate: u64, seconds: u64, change: Change) -> anyhow:
     })
 }
 
-pub async fn run(rows: i64, rate: u64, seconds: u64) -> anyhow::Result<()> {
+pub async fn run(
+    rows: i64,
+    rate: u64,
+    seconds: u64,
+    engine: EngineOptions,
+    only: &str,
+) -> anyhow::Result<()> {
+    println!(
+        "backfill batch target {:?}, delay {:?}",
+        engine.backfill.target_batch, engine.backfill.delay
+    );
     println!("{rows} rows, {rate} statements/s from {CLIENTS} clients (50% reads, 30% updates, 20% inserts), latency from scheduled time\n");
     println!(
         "{:<44} {:>8} {:>8} {:>9} {:>7} {:>7} {:>9} {:>9}",
@@ -222,7 +238,10 @@ pub async fn run(rows: i64, rate: u64, seconds: u64) -> anyhow::Result<()> {
     ];
     let mut base_p99 = None;
     for (name, change) in scenarios {
-        let st = scenario(rows, rate, seconds, change).await?;
+        if !(name.starts_with(only) || name.starts_with("no migration")) {
+            continue;
+        }
+        let st = scenario(rows, rate, seconds, change, &engine).await?;
         let base = *base_p99.get_or_insert(st.p99);
         println!(
             "{name:<44} {:>8.2} {:>8.2} {:>9.1} {:>7} {:>7} {:>9.2} {:>9.1}",

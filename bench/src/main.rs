@@ -1,8 +1,9 @@
 //! zdm benchmarks. Figures are ratios against a baseline measured in the same run.
 //!
 //! `zdm-bench backfill [--rows 100000,1000000]`: zdm's backfill rows/s vs one plain `UPDATE`.
-//! `zdm-bench live-load [--rows 1000000] [--rate 400] [--seconds 8]`: latency of a fixed-rate
-//! OLTP load with no migration, during zdm migrations, and during the naive `ALTER TABLE`s.
+//! `zdm-bench live-load [--rows 1000000] [--rate 400] [--seconds 8] [--batch-target-ms 40]
+//! [--batch-delay-ms 0] [--only zdm|naive]`: latency of a fixed-rate OLTP load with no migration,
+//! during zdm migrations, and during the naive `ALTER TABLE`s.
 //!
 //! Uses the server of ZDM_TEST_DATABASE_URL; each scenario gets a fresh database.
 
@@ -31,10 +32,15 @@ async fn main() -> anyhow::Result<()> {
             let rows: i64 = arg("--rows", "1000000").parse()?;
             let rate: u64 = arg("--rate", "400").parse()?;
             let seconds: u64 = arg("--seconds", "8").parse()?;
-            load::run(rows, rate, seconds).await
+            let mut engine = zdm_pg::runner::operations::EngineOptions::default();
+            engine.backfill.target_batch =
+                std::time::Duration::from_millis(arg("--batch-target-ms", "40").parse()?);
+            engine.backfill.delay =
+                std::time::Duration::from_millis(arg("--batch-delay-ms", "0").parse()?);
+            load::run(rows, rate, seconds, engine, &arg("--only", "")).await
         }
         _ => {
-            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S]");
+            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--only zdm|naive]");
             std::process::exit(2)
         }
     }
