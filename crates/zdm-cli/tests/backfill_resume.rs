@@ -62,6 +62,10 @@ async fn kill_9_during_backfill_then_resume_finishes_it_exactly_once() {
         let m = state_of(&status, "02_widen");
         if m["interrupted"] == true {
             assert_eq!(m["state"], "running");
+            let b = &m["backfill"][0];
+            assert_eq!(b["table"], "items", "{m}");
+            assert_eq!(b["finished"], false);
+            assert!(b["rows_done"].as_i64().unwrap() < ROWS, "{m}");
             break;
         }
         assert!(

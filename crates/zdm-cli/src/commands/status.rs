@@ -44,6 +44,18 @@ pub async fn status(ctx: &Context) -> anyhow::Result<()> {
                     m.failed_phase.as_deref().unwrap_or("?")
                 ));
             }
+            for b in m.backfill.iter().filter(|b| !b.finished) {
+                let of = b
+                    .rows_estimated
+                    .map(|t| format!(" of ~{t}"))
+                    .unwrap_or_default();
+                note.push(format!("backfill {}: {} rows{of}", b.table, b.rows_done));
+            }
+            if m.state == zdm_core::state::MigrationState::Expanded {
+                if let Some(vs) = &m.version_schema {
+                    note.push(format!("new version: schema {vs}"));
+                }
+            }
             if !m.file_present {
                 note.push("file missing".into());
             }

@@ -29,8 +29,43 @@ pub struct StatusEntry {
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
     pub applied_by: Option<String>,
+    /// Operation files: the schema of views this migration's version uses.
+    pub version_schema: Option<String>,
+    /// Backfill progress of a migration that is not completed yet.
+    pub backfill: Vec<BackfillStatus>,
     /// What the operator can do next, in words.
     pub next: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackfillStatus {
+    pub table: String,
+    pub rows_done: i64,
+    /// The planner's estimate when the backfill began.
+    pub rows_estimated: Option<i64>,
+    pub finished: bool,
+}
+
+async fn backfill_status(
+    client: &Client,
+    ledger: &Ledger,
+    id: &str,
+) -> Result<Vec<BackfillStatus>> {
+    let rows = client
+        .query(
+            &ledger.sql("SELECT table_name, rows_done, rows_total, finished FROM {s}.backfill_progress WHERE migration_id = $1 ORDER BY table_name"),
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| BackfillStatus {
+            table: r.get(0),
+            rows_done: r.get(1),
+            rows_estimated: r.get(2),
+            finished: r.get(3),
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +118,11 @@ pub async fn status(
     for r in &records {
         let file = files.iter().find(|f| f.id == r.id);
         let interrupted = r.state.is_in_flight() && !running_now;
+        let backfill = if r.kind == "operations" && r.state != MigrationState::Completed {
+            backfill_status(client, ledger, &r.id).await?
+        } else {
+            Vec::new()
+        };
         entries.push(StatusEntry {
             id: r.id.clone(),
             kind: r.kind.clone(),
@@ -101,6 +141,8 @@ pub async fn status(
                 .or(r.expanded_at)
                 .or(r.failed_at),
             duration_ms: r.duration_ms,
+            version_schema: r.version_schema.clone(),
+            backfill,
             applied_by: Some(format!(
                 "{}@{}",
                 r.applied_by_user,
@@ -133,6 +175,8 @@ pub async fn status(
             finished_at: None,
             duration_ms: None,
             applied_by: None,
+            version_schema: None,
+            backfill: Vec::new(),
             next: next_step(MigrationState::Pending, false, None, false),
         });
     }
