@@ -3,7 +3,7 @@
 //! that. A lock timeout (SQLSTATE 55P03) is not a failure but a cue to back off and try again:
 //! exponential backoff with jitter, bounded in attempts and total time, each retry an event.
 
-use crate::error::{describe_pg_error, sqlstate, Result};
+use crate::error::{describe_pg_error, sqlstate, Error, Result};
 use crate::ledger::{EventLevel, Ledger, NewEvent};
 use rand::Rng;
 use std::future::Future;
@@ -150,6 +150,44 @@ where
             .await
             .map_err(RetryError::Ledger)?;
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// What one attempt failed on.
+/// What an attempt of a group of statements failed on: which statement, or something else
+/// (a ledger write).
+#[derive(Debug)]
+pub(crate) enum StepError {
+    Statement {
+        index: usize,
+        error: tokio_postgres::Error,
+    },
+    Other(Error),
+}
+
+impl AttemptError for StepError {
+    fn is_lock_timeout(&self) -> bool {
+        matches!(self, StepError::Statement { error, .. } if error.is_lock_timeout())
+    }
+    fn describe(&self) -> String {
+        match self {
+            StepError::Statement { index, error } => {
+                format!("statement {}: {}", index + 1, describe_pg_error(error))
+            }
+            StepError::Other(e) => e.to_string(),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StepError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StepError::Other(e.into())
+    }
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        StepError::Other(e)
     }
 }
 

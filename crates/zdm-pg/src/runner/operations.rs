@@ -3,13 +3,12 @@
 //! rolled_back). Only one operations migration is in flight at a time. Each phase runs the plan
 //! stored in the ledger at start, in checkpointed step groups, so any failure or kill resumes.
 
-use super::sql_apply::StepError;
 use super::steps::run_steps;
 use super::Session;
 use crate::backfill::{self, BackfillConfig, BackfillObserver};
 use crate::catalog;
 use crate::error::{Error, Result};
-use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog, StepError};
 use crate::ledger::transitions::RunStart;
 use crate::ledger::{EventLevel, MigrationRecord, NewEvent};
 use zdm_core::ident::{quote_ident, quote_qualified};

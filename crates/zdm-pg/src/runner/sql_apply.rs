@@ -8,49 +8,13 @@
 //!   killed run resumes at the statement that did not finish.
 
 use crate::error::{describe_pg_error, Error, Result};
-use crate::executor::{in_transaction, with_lock_retry, AttemptError, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog, StepError};
 use crate::ledger::{EventLevel, NewEvent};
 use crate::runner::Session;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use zdm_core::sql::{line_col, Statement};
 use zdm_core::state::{MigrationState, Phase};
-
-/// What one attempt failed on.
-#[derive(Debug)]
-pub(crate) enum StepError {
-    Statement {
-        index: usize,
-        error: tokio_postgres::Error,
-    },
-    Other(Error),
-}
-
-impl AttemptError for StepError {
-    fn is_lock_timeout(&self) -> bool {
-        matches!(self, StepError::Statement { error, .. } if error.is_lock_timeout())
-    }
-    fn describe(&self) -> String {
-        match self {
-            StepError::Statement { index, error } => {
-                format!("statement {}: {}", index + 1, describe_pg_error(error))
-            }
-            StepError::Other(e) => e.to_string(),
-        }
-    }
-}
-
-impl From<tokio_postgres::Error> for StepError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        StepError::Other(e.into())
-    }
-}
-
-impl From<Error> for StepError {
-    fn from(e: Error) -> Self {
-        StepError::Other(e)
-    }
-}
 
 /// The statements to run and where they came from, for error messages.
 pub struct Script<'a> {

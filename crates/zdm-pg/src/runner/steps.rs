@@ -2,10 +2,9 @@
 //! with a checkpoint in the ledger, so a failed or killed phase resumes at the first group that
 //! did not commit. Lock timeouts retry the group with backoff.
 
-use super::sql_apply::StepError;
 use super::Session;
 use crate::error::{describe_pg_error, Error, Result};
-use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
+use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog, StepError};
 use zdm_core::planner::{Mode, Stage, Step};
 use zdm_core::state::Phase;
 
