@@ -748,3 +748,142 @@ async fn rename_table_and_raw_sql_round_trip() {
         .get(0);
     assert_eq!(n, 502);
 }
+
+#[tokio::test]
+async fn create_table_drop_index_and_rename_constraint_per_version() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    app.batch_execute("CREATE INDEX accounts_score_idx ON public.accounts (score); ALTER TABLE public.accounts ADD CONSTRAINT name_not_empty CHECK (name <> '')")
+        .await
+        .unwrap();
+    let f = file(
+        &env,
+        "02_misc.yaml",
+        "operations:\n  - create_table:\n      name: notes\n      columns:\n        - name: id\n          type: serial\n          pk: true\n        - name: body\n          type: text\n  - drop_index:\n      name: accounts_score_idx\n  - rename_constraint:\n      table: accounts\n      from: name_not_empty\n      to: accounts_name_present\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_misc").await;
+    new.execute("INSERT INTO notes (body) VALUES ('hello')", &[])
+        .await
+        .unwrap();
+    assert!(
+        old.query_one("SELECT 1 FROM notes LIMIT 1", &[])
+            .await
+            .is_err(),
+        "the old version does not see the new table"
+    );
+    let idx = |c: &'static str| format!("SELECT count(*) FROM pg_indexes WHERE indexname = '{c}'");
+    let n: i64 = app
+        .query_one(&idx("accounts_score_idx"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        n, 1,
+        "the old version may still use the index until complete"
+    );
+    let n: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'accounts_name_present'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    rollback(&mut s, &f).await;
+    let n: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'name_not_empty'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "rollback renames the constraint back");
+    let n: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'notes'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    start(&mut s, &f).await;
+    complete(&mut s, &f).await;
+    let n: i64 = app
+        .query_one(&idx("accounts_score_idx"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "dropped (concurrently) at complete");
+    let n: i64 = new
+        .query_one("SELECT count(*) FROM notes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "a fresh table after rollback and restart");
+}
+
+#[tokio::test]
+async fn drop_multicolumn_constraint_frees_the_new_version_only() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = accounts(&env, &mut s).await;
+    app.batch_execute("ALTER TABLE public.accounts ADD CONSTRAINT name_score CHECK (score IS NULL OR length(name) < score + 10)").await.unwrap();
+    let f = file(
+        &env,
+        "02_drop_multi.yaml",
+        "operations:\n  - drop_multicolumn_constraint:\n      table: accounts\n      name: name_score\n      up:\n        name: name\n        score: score\n      down:\n        name: name\n        score: \"CASE WHEN score IS NULL OR length(name) < score + 10 THEN score ELSE NULL END\"\n",
+    );
+    start(&mut s, &f).await;
+    let old = version_client(&env, "public_01_base").await;
+    let new = version_client(&env, "public_02_drop_multi").await;
+    new.execute(
+        "INSERT INTO accounts (name, score) VALUES ('a very long name indeed', 2)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let v: Option<i32> = old
+        .query_one(
+            "SELECT score FROM accounts WHERE name = 'a very long name indeed'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        v, None,
+        "`down` keeps the old version's constraint satisfied"
+    );
+    assert!(old
+        .execute(
+            "INSERT INTO accounts (name, score) VALUES ('a very long name indeed', 2)",
+            &[]
+        )
+        .await
+        .is_err());
+    complete(&mut s, &f).await;
+    let n: i64 = app
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'name_score'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    let v: i32 = app
+        .query_one(
+            "SELECT score FROM public.accounts WHERE name = 'a very long name indeed'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2);
+}
