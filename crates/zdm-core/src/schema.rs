@@ -76,6 +76,12 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// The column, or the error every operation reports for a missing one.
+    pub fn require_column(&self, name: &str) -> Result<&Column, String> {
+        self.column(name)
+            .ok_or_else(|| format!("column `{name}` does not exist in table `{}`", self.name))
+    }
+
     pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.name == name)
     }

@@ -14,15 +14,7 @@ use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 impl PlanOperation for AlterColumn {
     fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
         let t = ctx.table(&self.table)?.clone();
-        let col = t
-            .column(&self.column)
-            .ok_or_else(|| {
-                format!(
-                    "column `{}` does not exist in table `{}`",
-                    self.column, self.table
-                )
-            })?
-            .clone();
+        let col = t.require_column(&self.column)?.clone();
         let qt = ctx.qt(&t.physical);
         let lock = ctx.brief_exclusive(&t.physical);
         let structural = self.data_type.is_some()

@@ -21,12 +21,7 @@ impl PlanOperation for CreateConstraint {
             ));
         }
         for c in &self.columns {
-            if t.column(c).is_none() {
-                return Err(format!(
-                    "column `{c}` does not exist in table `{}`",
-                    self.table
-                ));
-            }
+            t.require_column(c)?;
         }
         let qt = ctx.qt(&t.physical);
         let name = quote_ident(&self.name);

@@ -13,13 +13,7 @@ impl PlanOperation for CreateIndex {
         let mut elements = Vec::new();
         let mut physical_cols = Vec::new();
         for c in &self.columns {
-            let col = t.column(c.column()).ok_or_else(|| {
-                format!(
-                    "column `{}` does not exist in table `{}`",
-                    c.column(),
-                    self.table
-                )
-            })?;
+            let col = t.require_column(c.column())?;
             physical_cols.push(col.physical.clone());
             let mut e = quote_ident(&col.physical);
             if let IndexColumn::Field(f) = c {

@@ -19,15 +19,7 @@ pub fn archived_column(migration_id: &str, column: &str) -> String {
 impl PlanOperation for DropColumn {
     fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
         let t = ctx.table(&self.table)?.clone();
-        let col = t
-            .column(&self.column)
-            .ok_or_else(|| {
-                format!(
-                    "column `{}` does not exist in table `{}`",
-                    self.column, self.table
-                )
-            })?
-            .clone();
+        let col = t.require_column(&self.column)?.clone();
         let qt = ctx.qt(&t.physical);
         let qc = quote_ident(&col.physical);
         let lock = ctx.brief_exclusive(&t.physical);

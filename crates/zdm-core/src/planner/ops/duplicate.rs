@@ -55,10 +55,7 @@ pub fn duplicate_column(
     change: &Change<'_>,
 ) -> Result<Duplicated, String> {
     let t = ctx.table(table)?.clone();
-    let col = t
-        .column(column)
-        .ok_or_else(|| format!("column `{column}` does not exist in table `{table}`"))?
-        .clone();
+    let col = t.require_column(column)?.clone();
     if col.physical != col.name {
         return Err(format!("column `{table}.{column}` is already changed by an earlier operation of this migration"));
     }

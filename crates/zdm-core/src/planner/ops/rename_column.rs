@@ -8,10 +8,7 @@ use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 /// Rename `table.from` to `to` for the new version (shared with alter_column's `name`).
 pub fn rename(ctx: &mut PlanContext, table: &str, from: &str, to: &str) -> Result<(), String> {
     let t = ctx.table(table)?.clone();
-    let col = t
-        .column(from)
-        .ok_or_else(|| format!("column `{from}` does not exist in table `{table}`"))?
-        .clone();
+    let col = t.require_column(from)?.clone();
     if t.column(to).is_some() {
         return Err(format!("column `{to}` already exists in table `{table}`"));
     }
