@@ -887,3 +887,173 @@ async fn drop_multicolumn_constraint_frees_the_new_version_only() {
         .get(0);
     assert_eq!(v, 2);
 }
+
+async fn one_i64(c: &Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn primary_key_type_change_keeps_foreign_keys_sequences_and_identity() {
+    let env = Env::new().await;
+    let mut s = session(&env).await;
+    let app = env.db.connect().await;
+    app.batch_execute(
+        "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE orders (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                              user_id int NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                              note text);
+         INSERT INTO users (name) SELECT 'u' || g FROM generate_series(1, 2000) g;
+         INSERT INTO orders (user_id, note) SELECT 1 + g % 2000, 'o' || g FROM generate_series(1, 4000) g;",
+    )
+    .await
+    .unwrap();
+
+    let f1 = file(
+        &env,
+        "01_users_bigint.yaml",
+        "operations:\n  - alter_column:\n      table: users\n      column: id\n      type: bigint\n      up: id\n      down: id\n",
+    );
+    start(&mut s, &f1).await;
+    let old = version_client(&env, "public").await;
+    let new = version_client(&env, "public_01_users_bigint").await;
+    // Both versions insert with the id left to the sequence; the ids never collide.
+    let a: i32 = old
+        .query_one("INSERT INTO users (name) VALUES ('old') RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let b: i64 = new
+        .query_one("INSERT INTO users (name) VALUES ('new') RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(a, 2001);
+    assert!(b > 2001, "drawn from the same sequence: {b}");
+    assert_eq!(
+        one_i64(
+            &old,
+            &format!("SELECT count(*) FROM users WHERE id = {b} AND name = 'new'")
+        )
+        .await,
+        1
+    );
+    old.execute(
+        &format!("INSERT INTO orders (user_id, note) VALUES ({b}, 'x')"),
+        &[],
+    )
+    .await
+    .unwrap();
+    // A delete through the new version cascades through the (old) foreign key.
+    new.execute("DELETE FROM users WHERE id = 7", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        one_i64(&old, "SELECT count(*) FROM orders WHERE user_id = 7").await,
+        0
+    );
+
+    rollback(&mut s, &f1).await;
+    assert!(
+        leftovers(&app).await.is_empty(),
+        "{:?}",
+        leftovers(&app).await
+    );
+    assert_eq!(one_i64(&app, "SELECT count(*) FROM users").await, 2001);
+
+    start(&mut s, &f1).await;
+    let new = version_client(&env, "public_01_users_bigint").await;
+    new.execute("INSERT INTO users (name) VALUES ('during')", &[])
+        .await
+        .unwrap();
+    complete(&mut s, &f1).await;
+    assert!(
+        leftovers(&app).await.is_empty(),
+        "{:?}",
+        leftovers(&app).await
+    );
+    let row = app
+        .query_one(
+            "SELECT format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                    (SELECT conname FROM pg_constraint WHERE conrelid = 'users'::regclass AND contype = 'p'),
+                    (SELECT pg_get_constraintdef(oid) || ' ' || convalidated FROM pg_constraint
+                      WHERE conrelid = 'orders'::regclass AND contype = 'f' AND conname = 'orders_user_id_fkey'),
+                    pg_get_serial_sequence('users', 'id'),
+                    (SELECT format_type(seqtypid, NULL) FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('users', 'id')::regclass)
+               FROM pg_attribute a WHERE a.attrelid = 'users'::regclass AND a.attname = 'id'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "bigint");
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, String>(2), "users_pkey");
+    assert_eq!(
+        row.get::<_, String>(3),
+        "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE true"
+    );
+    assert_eq!(row.get::<_, String>(4), "public.users_id_seq");
+    assert_eq!(row.get::<_, String>(5), "bigint");
+    let next: i64 = app
+        .query_one(
+            "INSERT INTO users (name) VALUES ('after') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(next > b, "the sequence carries on: {next}");
+    assert_eq!(
+        one_i64(&app, "SELECT count(*) - count(DISTINCT id) FROM users").await,
+        0
+    );
+    let err = app
+        .execute("INSERT INTO orders (user_id) VALUES (999999)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+    );
+
+    // An identity primary key (GENERATED ALWAYS) becomes bigint and stays an identity.
+    let f2 = file(
+        &env,
+        "02_orders_bigint.yaml",
+        "operations:\n  - alter_column:\n      table: orders\n      column: id\n      type: bigint\n      up: id\n      down: id\n",
+    );
+    start(&mut s, &f2).await;
+    let old = version_client(&env, "public_01_users_bigint").await;
+    let new = version_client(&env, "public_02_orders_bigint").await;
+    let a: i32 = old
+        .query_one("INSERT INTO orders (user_id) VALUES (1) RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let b: i64 = new
+        .query_one("INSERT INTO orders (user_id) VALUES (1) RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(b > i64::from(a));
+    complete(&mut s, &f2).await;
+    let row = app
+        .query_one(
+            "SELECT format_type(atttypid, atttypmod), attidentity::text FROM pg_attribute
+              WHERE attrelid = 'orders'::regclass AND attname = 'id'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "bigint");
+    assert_eq!(row.get::<_, String>(1), "a");
+    let c: i64 = app
+        .query_one("INSERT INTO orders (user_id) VALUES (1) RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(c > b, "the identity continues past {b}: got {c}");
+    assert_eq!(
+        one_i64(&app, "SELECT count(*) - count(DISTINCT id) FROM orders").await,
+        0
+    );
+}

@@ -36,6 +36,13 @@ pub struct Column {
     pub nullable: bool,
     pub default: Option<String>,
     pub comment: Option<String>,
+    /// `a` (ALWAYS) or `d` (BY DEFAULT) for an identity column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The sequence the column owns (serial or identity), qualified and quoted as `regclass`
+    /// prints it; it goes with the column when the column is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +66,9 @@ pub struct Constraint {
     /// `pg_get_constraintdef`.
     pub definition: String,
     pub validated: bool,
+    /// For a foreign key: the referenced table (physical, same schema) and its columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<(String, Vec<String>)>,
 }
 
 impl Schema {

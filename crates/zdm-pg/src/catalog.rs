@@ -46,7 +46,9 @@ async fn read(c: &Client, schema: &str, internal: bool) -> Result<Schema> {
     let rows = c
         .query(
             "SELECT cl.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
-                    pg_get_expr(d.adbin, d.adrelid), col_description(cl.oid, a.attnum) \
+                    pg_get_expr(d.adbin, d.adrelid), col_description(cl.oid, a.attnum), \
+                    nullif(a.attidentity::text, ''), \
+                    pg_get_serial_sequence(format('%I.%I', n.nspname, cl.relname), a.attname) \
                FROM pg_attribute a \
                JOIN pg_class cl ON cl.oid = a.attrelid \
                JOIN pg_namespace n ON n.oid = cl.relnamespace \
@@ -70,6 +72,8 @@ async fn read(c: &Client, schema: &str, internal: bool) -> Result<Schema> {
                 nullable: r.get(3),
                 default: r.get(4),
                 comment: r.get(5),
+                identity: r.get(6),
+                sequence: r.get(7),
             });
         }
     }
@@ -78,7 +82,11 @@ async fn read(c: &Client, schema: &str, internal: bool) -> Result<Schema> {
         .query(
             "SELECT cl.relname, con.conname, con.contype::text, con.convalidated, pg_get_constraintdef(con.oid), \
                     coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) \
-                               JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num), '{}') \
+                               JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num), '{}'), \
+                    (SELECT rc.relname FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
+                      WHERE rc.oid = con.confrelid AND rn.nspname = n.nspname), \
+                    coalesce((SELECT array_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) \
+                               JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num), '{}') \
                FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid \
                JOIN pg_namespace n ON n.oid = cl.relnamespace \
               WHERE n.nspname = $1 ORDER BY cl.relname, con.conname",
@@ -94,6 +102,7 @@ async fn read(c: &Client, schema: &str, internal: bool) -> Result<Schema> {
                 validated: r.get(3),
                 definition: r.get(4),
                 columns: r.get(5),
+                references: r.get::<_, Option<String>>(6).map(|table| (table, r.get(7))),
             };
             if c.kind == "p" {
                 t.primary_key = c.columns.clone();

@@ -157,6 +157,7 @@ pub fn model(c: &Column) -> schema::Column {
         nullable: c.nullable && !c.pk,
         default: c.default.clone(),
         comment: c.comment.clone(),
+        ..Default::default()
     }
 }
 

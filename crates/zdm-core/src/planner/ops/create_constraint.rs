@@ -136,6 +136,10 @@ impl PlanOperation for CreateConstraint {
             columns: physical,
             definition: String::new(),
             validated: true,
+            references: self
+                .references
+                .as_ref()
+                .map(|r| (r.table.clone(), r.columns.clone())),
         });
         Ok(())
     }

@@ -178,6 +178,10 @@ impl PlanOperation for CreateTable {
                 columns: c.columns.clone(),
                 definition: String::new(),
                 validated: true,
+                references: c
+                    .references
+                    .as_ref()
+                    .map(|r| (r.table.clone(), r.columns.clone())),
             })
             .collect();
         ctx.new.tables.insert(

@@ -5,9 +5,11 @@
 
 use super::super::context::{temp_column, truncate63, PlanContext};
 use super::super::rewrite::rename_column_in_expr;
+use super::super::triggers::migration_tag;
 use super::super::triggers::{Direction, DualWrite};
 use super::super::{Mode, Stage};
-use crate::ident::quote_ident;
+use crate::ident::{quote_ident, quote_literal};
+use crate::schema::{Constraint, Schema, Table};
 use sha2::{Digest, Sha256};
 
 /// What changes in the duplicate; `None` keeps the column's current setting.
@@ -59,8 +61,18 @@ pub fn duplicate_column(
     if col.physical != col.name {
         return Err(format!("column `{table}.{column}` is already changed by an earlier operation of this migration"));
     }
-    if t.primary_key.contains(&col.physical) {
-        return Err(format!("changing primary-key column `{table}.{column}` in place is not supported yet; add a new column instead"));
+    let in_primary_key = t.primary_key.contains(&col.physical);
+    if in_primary_key {
+        // A foreign key created by this very migration would pin the old column.
+        if let Some((child, fk)) = referencing_fks(&ctx.new, &t.physical, &col.physical)
+            .into_iter()
+            .find(|(child, fk)| {
+                !referencing_fks(&ctx.old, &t.physical, &col.physical)
+                    .contains(&(child.clone(), fk.clone()))
+            })
+        {
+            return Err(format!("foreign key `{}` on `{}` is created by this migration and references primary-key column `{table}.{column}`, which it changes; create the foreign key in a later migration", fk.name, child.name));
+        }
     }
     if let Some(x) = t
         .constraints
@@ -78,6 +90,13 @@ pub fn duplicate_column(
     let default = match change.default {
         Some(d) => d.map(str::to_string),
         None => col.default.clone(),
+    };
+    // An identity column has no default of its own: the helper draws from the same sequence
+    // until complete, when it becomes an identity column itself.
+    let identity_sequence = col.identity.as_ref().and(col.sequence.as_ref());
+    let default = match (identity_sequence, &change.default) {
+        (Some(seq), None) => Some(format!("nextval({}::regclass)", quote_literal(seq))),
+        _ => default,
     };
     let lock = ctx.brief_exclusive(&t.physical);
 
@@ -133,6 +152,53 @@ pub fn duplicate_column(
     ctx.backfill(&t.physical, t.backfill_key());
 
     // Complete: swap the helper column in (the old column's constraints and indexes go with it).
+    let identity_next = format!(
+        "zdm.identity_{}",
+        migration_tag(&format!("{}.{}", t.physical, col.physical))
+    );
+    match (&col.identity, &col.sequence) {
+        (Some(_), Some(seq)) if change.default.is_none() => {
+            // The old identity sequence goes with the old column: remember where it stood.
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!(
+                    "SELECT set_config({}, nextval({}::regclass)::text, true)",
+                    quote_literal(&identity_next),
+                    quote_literal(seq)
+                ),
+                "none",
+            );
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} DROP DEFAULT"),
+                lock.clone(),
+            );
+        }
+        (None, Some(seq)) if default.as_deref().is_some_and(|d| d.contains("nextval(")) => {
+            // A serial column's sequence would be dropped with it; the helper takes it over,
+            // widened when the column is.
+            ctx.complete(
+                Stage::Contract,
+                Mode::Transaction,
+                format!("ALTER SEQUENCE {seq} OWNED BY {qt}.{qtemp}"),
+                lock.clone(),
+            );
+            if is_bigint(&data_type) && !is_bigint(&col.data_type) {
+                ctx.complete(
+                    Stage::Contract,
+                    Mode::Transaction,
+                    format!("ALTER SEQUENCE {seq} AS bigint"),
+                    lock.clone(),
+                );
+            }
+        }
+        _ => {}
+    }
+    if in_primary_key {
+        swap_referencing_fks(ctx, &t.physical, &col.physical, &temp);
+    }
     ctx.complete(
         Stage::Contract,
         Mode::Transaction,
@@ -148,12 +214,48 @@ pub fn duplicate_column(
     if !nullable {
         ctx.not_null_at_complete(&t.physical, &temp, column);
     }
+    if let (Some(kind), Some(_), None) = (&col.identity, &col.sequence, &change.default) {
+        let generated = if kind == "a" { "ALWAYS" } else { "BY DEFAULT" };
+        ctx.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} ALTER COLUMN {qcol} ADD GENERATED {generated} AS IDENTITY"),
+            lock.clone(),
+        );
+        ctx.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), current_setting({})::bigint)",
+                quote_literal(&qt),
+                quote_literal(&col.physical),
+                quote_literal(&identity_next)
+            ),
+            "none",
+        );
+    }
     ctx.rollback(
         Stage::Undo,
         Mode::Transaction,
         format!("ALTER TABLE {qt} DROP COLUMN IF EXISTS {qtemp}"),
         lock,
     );
+    if in_primary_key {
+        // Undo runs in reverse: these go before the helper column they reference.
+        for (child, fk) in referencing_fks(&ctx.old, &t.physical, &col.physical) {
+            let qchild = ctx.qt(&child.physical);
+            let lock = ctx.brief_exclusive(&child.physical);
+            ctx.rollback(
+                Stage::Undo,
+                Mode::Transaction,
+                format!(
+                    "ALTER TABLE {qchild} DROP CONSTRAINT IF EXISTS {}",
+                    quote_ident(&dup_name(&fk.name))
+                ),
+                lock,
+            );
+        }
+    }
 
     // The new version sees the helper column under the column's name.
     let m = ctx.mapping(table, &t.physical);
@@ -164,7 +266,15 @@ pub fn duplicate_column(
         c.physical = temp.clone();
         c.data_type = data_type;
         c.nullable = nullable;
-        c.default = default;
+        c.default = if identity_sequence.is_some() && change.default.is_none() {
+            None
+        } else {
+            default
+        };
+        c.sequence = None;
+    }
+    for k in nt.primary_key.iter_mut().filter(|k| **k == col.physical) {
+        *k = temp.clone();
     }
     if let Some(name) = change.without_constraint {
         nt.constraints.retain(|c| c.name != name);
@@ -239,15 +349,11 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
                 quote_ident(&con.name)
             ));
         }
-        for idx in t
-            .indexes
-            .iter()
-            .filter(|i| !i.primary && touches(&i.columns))
-        {
+        for idx in t.indexes.iter().filter(|i| touches(&i.columns)) {
             let backs = t
                 .constraints
                 .iter()
-                .find(|c| c.name == idx.name && c.kind == "u");
+                .find(|c| c.name == idx.name && matches!(c.kind.as_str(), "u" | "p"));
             if backs.is_some_and(|c| skip.contains(&c.name.as_str())) {
                 continue;
             }
@@ -269,8 +375,13 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
             let schema = quote_ident(&ctx.target.schema);
             after_swap.push(match backs {
                 Some(c) => format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} {} USING INDEX {}",
                     quote_ident(&c.name),
+                    if c.kind == "p" {
+                        "PRIMARY KEY"
+                    } else {
+                        "UNIQUE"
+                    },
                     quote_ident(&dup)
                 ),
                 None => format!(
@@ -292,5 +403,96 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
         for sql in after_swap {
             ctx.complete(Stage::Contract, Mode::Transaction, sql, lock.clone());
         }
+    }
+}
+
+fn is_bigint(data_type: &str) -> bool {
+    matches!(
+        data_type.trim().to_ascii_lowercase().as_str(),
+        "bigint" | "int8"
+    )
+}
+
+/// Foreign keys of any table of `schema` that reference `column` of `table` (physical names).
+fn referencing_fks(schema: &Schema, table: &str, column: &str) -> Vec<(Table, Constraint)> {
+    let mut found = Vec::new();
+    for child in schema.tables.values() {
+        for fk in &child.constraints {
+            if fk.kind == "f"
+                && fk
+                    .references
+                    .as_ref()
+                    .is_some_and(|(t, cols)| t == table && cols.iter().any(|c| c == column))
+            {
+                found.push((child.clone(), fk.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Re-point the foreign keys that reference a primary-key column being swapped: at complete,
+/// once the helper column is backfilled and unique, each gets a twin referencing the helper
+/// (`NOT VALID`, then validated without blocking writes), and in the contract transaction the
+/// original goes before the column it pins and the twin takes its name.
+fn swap_referencing_fks(ctx: &mut PlanContext, table: &str, column: &str, temp: &str) {
+    for (child, fk) in referencing_fks(&ctx.old, table, column) {
+        let definition = fk.definition.trim_end_matches(" NOT VALID");
+        let Some((local, remote)) = definition.split_once(" REFERENCES ") else {
+            continue;
+        };
+        let Some(open) = remote.find('(') else {
+            continue;
+        };
+        let close = remote[open..].find(')').map_or(remote.len(), |i| open + i);
+        let remote = format!(
+            "{}{}{}",
+            &remote[..open],
+            rename_column_in_expr(&remote[open..close], column, temp),
+            &remote[close..]
+        );
+        let qchild = ctx.qt(&child.physical);
+        let dup = quote_ident(&dup_name(&fk.name));
+        let lock = format!(
+            "SHARE ROW EXCLUSIVE on {schema}.{} and {schema}.{table} (brief)",
+            child.physical,
+            schema = ctx.target.schema
+        );
+        ctx.complete(
+            Stage::Validate,
+            Mode::OwnTransaction,
+            format!(
+                "ALTER TABLE {qchild} ADD CONSTRAINT {dup} {local} REFERENCES {remote} NOT VALID"
+            ),
+            lock,
+        );
+        if fk.validated {
+            let lock = ctx.non_blocking(&child.physical);
+            ctx.complete(
+                Stage::Validate,
+                Mode::OwnTransaction,
+                format!("ALTER TABLE {qchild} VALIDATE CONSTRAINT {dup}"),
+                lock,
+            );
+        }
+        let lock = ctx.brief_exclusive(&child.physical);
+        ctx.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!(
+                "ALTER TABLE {qchild} DROP CONSTRAINT {}",
+                quote_ident(&fk.name)
+            ),
+            lock.clone(),
+        );
+        ctx.complete(
+            Stage::Contract,
+            Mode::Transaction,
+            format!(
+                "ALTER TABLE {qchild} RENAME CONSTRAINT {dup} TO {}",
+                quote_ident(&fk.name)
+            ),
+            lock,
+        );
     }
 }
