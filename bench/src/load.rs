@@ -23,6 +23,7 @@ enum Change {
 }
 
 const WIDEN: &str = "operations:\n  - alter_column:\n      table: accounts\n      column: balance\n      type: bigint\n      up: CAST(balance AS bigint)\n      down: CAST(balance AS integer)\n";
+const PK_WIDEN: &str = "operations:\n  - alter_column:\n      table: accounts\n      column: id\n      type: bigint\n      up: id\n      down: id\n";
 const CENTS: &str = "operations:\n  - add_column:\n      table: accounts\n      up: balance * 100\n      column:\n        name: balance_cents\n        type: bigint\n";
 
 struct Shared {
@@ -64,12 +65,12 @@ async fn client(
         let v = (rng % 100_000) as i32;
         let r = match rng % 10 {
             0..=4 => c
-                .query_opt("SELECT * FROM accounts WHERE id = $1", &[&id])
+                .query_opt("SELECT * FROM accounts WHERE id = $1::bigint", &[&id])
                 .await
                 .map(|_| ()),
             5..=7 => c
                 .execute(
-                    "UPDATE accounts SET balance = $2::integer WHERE id = $1",
+                    "UPDATE accounts SET balance = $2::integer WHERE id = $1::bigint",
                     &[&id, &v],
                 )
                 .await
@@ -112,12 +113,12 @@ async fn scenario(
     let f1 = migration(
         &dir,
         "01_accounts.yaml",
-        "operations:\n  - create_table:\n      name: accounts\n      columns:\n        - name: id\n          type: bigserial\n          pk: true\n        - name: balance\n          type: integer\n        - name: note\n          type: text\n          nullable: true\n",
+        "operations:\n  - create_table:\n      name: accounts\n      columns:\n        - name: id\n          type: serial\n          pk: true\n        - name: balance\n          type: integer\n        - name: note\n          type: text\n          nullable: true\n",
     )?;
     let naive = matches!(change, Change::Naive(_));
     if naive {
         // The naive path has no version schemas (their views would pin the column's type).
-        admin.batch_execute("CREATE TABLE accounts (id bigserial PRIMARY KEY, balance integer NOT NULL, note text)").await?;
+        admin.batch_execute("CREATE TABLE accounts (id serial PRIMARY KEY, balance integer NOT NULL, note text)").await?;
     } else {
         ops::start(&mut s, &f1, None, &EngineOptions::default(), &Quiet).await?;
         ops::complete(&mut s, Some(&f1.id)).await?;
@@ -222,11 +223,13 @@ pub async fn run(
     let scenarios: Vec<(&str, Change)> = vec![
         ("no migration (baseline)", Change::None),
         ("zdm: balance int -> bigint (up/down)", Change::Zdm { yaml: WIDEN, new_insert: "INSERT INTO accounts (balance, note) VALUES ($1::integer, 'load')" }),
+        ("zdm: primary key id int -> bigint", Change::Zdm { yaml: PK_WIDEN, new_insert: "INSERT INTO accounts (balance, note) VALUES ($1::integer, 'load')" }),
         (
             "zdm: add NOT NULL balance_cents = balance*100",
             Change::Zdm { yaml: CENTS, new_insert: "INSERT INTO accounts (balance, balance_cents, note) VALUES ($1::integer, $1::integer::bigint * 100, 'load')" },
         ),
         ("naive: ALTER COLUMN balance TYPE bigint", Change::Naive(&["ALTER TABLE accounts ALTER COLUMN balance TYPE bigint"])),
+        ("naive: ALTER COLUMN id TYPE bigint", Change::Naive(&["ALTER TABLE accounts ALTER COLUMN id TYPE bigint"])),
         (
             "naive: ADD COLUMN + UPDATE + SET NOT NULL",
             Change::Naive(&[
