@@ -10,6 +10,7 @@ pub mod executor;
 pub mod ledger;
 pub mod runner;
 pub mod runner_lock;
+pub mod trace;
 
 pub use connect::ConnectionSpec;
 pub use error::{Error, Result};
