@@ -2,6 +2,8 @@
 //! `ZDM_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped when
 //! the test ends, so tests run in parallel and never see each other's state.
 
+pub mod mariadb;
+
 use rand::Rng;
 use tokio_postgres::{Client, NoTls};
 

@@ -1,0 +1,22 @@
+//! zdm's MySQL/MariaDB side. For now: [`trace`], which runs DDL on a scratch database to learn
+//! which algorithm (INSTANT, INPLACE, COPY) and lock level the server really uses, whether the
+//! table was rebuilt, and (where performance_schema records them) the metadata locks taken.
+
+pub mod trace;
+
+/// Errors of the MySQL side; the URL's password never appears in them.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("MySQL: {0}")]
+    Db(String),
+    #[error("invalid MySQL URL: {0}")]
+    Url(String),
+}
+
+impl From<mysql_async::Error> for Error {
+    fn from(e: mysql_async::Error) -> Self {
+        Error::Db(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
