@@ -5,9 +5,13 @@
 //! [--batch-delay-ms 0] [--only zdm|naive]`: latency of a fixed-rate OLTP load with no migration,
 //! during zdm migrations, and during the naive `ALTER TABLE`s.
 //!
+//! `zdm-bench lint [--statements 20000] [--files 2000] [--zdm PATH] [--squawk squawk]
+//! [--timeout 300]`: `zdm lint` vs squawk on the same generated files, per output format.
+//!
 //! Uses the server of ZDM_TEST_DATABASE_URL; each scenario gets a fresh database.
 
 mod backfill;
+mod lint;
 mod load;
 
 fn arg(name: &str, default: &str) -> String {
@@ -39,8 +43,17 @@ async fn main() -> anyhow::Result<()> {
                 std::time::Duration::from_millis(arg("--batch-delay-ms", "0").parse()?);
             load::run(rows, rate, seconds, engine, &arg("--only", "")).await
         }
+        Some("lint") => lint::run(
+            arg("--statements", "20000").parse()?,
+            arg("--files", "2000").parse()?,
+            std::env::args()
+                .position(|a| a == "--zdm")
+                .map(|_| arg("--zdm", "").into()),
+            &arg("--squawk", "squawk"),
+            std::time::Duration::from_secs(arg("--timeout", "300").parse()?),
+        ),
         _ => {
-            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--only zdm|naive]");
+            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
             std::process::exit(2)
         }
     }
