@@ -122,7 +122,7 @@ fn kind(node: &SyntaxNode) -> Kind {
                         .join(" ")
                 })
                 .unwrap_or_default();
-            Kind::Set { name, value, local: has_kw_deep(node, "local") }
+            Kind::Set { name, value }
         }
         K::RESET => Kind::Reset { name: tokens(node).get(1).map(|t| ident(t.text())).unwrap_or_default() },
         K::BEGIN => Kind::Begin,
@@ -213,7 +213,7 @@ fn create_table(node: &SyntaxNode) -> Kind {
             }
         }
     }
-    Kind::CreateTable { table, columns, constraints, partition_of: child(node, K::PARTITION_OF).is_some() }
+    Kind::CreateTable { table, columns, constraints }
 }
 
 /// A column definition (CREATE TABLE column or ADD COLUMN).

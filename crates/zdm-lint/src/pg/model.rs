@@ -12,7 +12,7 @@ pub(crate) struct Stmt {
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
     AlterTable { table: QName, actions: Vec<Action> },
-    CreateTable { table: QName, columns: Vec<ColumnDef>, constraints: Vec<ConstraintDef>, partition_of: bool },
+    CreateTable { table: QName, columns: Vec<ColumnDef>, constraints: Vec<ConstraintDef> },
     /// CREATE TABLE … AS / SELECT INTO / CREATE MATERIALIZED VIEW: a new relation.
     CreateTableAs { table: QName },
     CreateIndex { name: Option<QName>, table: QName, unique: bool, concurrently: bool, columns: Vec<String>, partial: bool, if_not_exists: bool },
@@ -33,7 +33,7 @@ pub(crate) enum Kind {
     /// Other expand/contract hazards (CREATE OR REPLACE VIEW, REVOKE, ALTER … SET SCHEMA, …).
     OtherCompat { what: String },
     CreateTrigger { table: QName },
-    Set { name: String, value: String, local: bool },
+    Set { name: String, value: String },
     Reset { name: String },
     Begin,
     Commit,

@@ -11,7 +11,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
     summary: "a CONCURRENTLY operation inside a transaction (explicit, or zdm's per-file transaction)",
     why: "PostgreSQL refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and DETACH PARTITION CONCURRENTLY inside a transaction block (error 25001), so the migration fails. zdm runs each .sql file in one transaction unless it starts with `-- zdm:no-transaction`.",
     versions: "",
-    bad: "CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);",
+    bad: "ALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);",
     good: "-- zdm:no-transaction\nCREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);",
     example_env: "",
 };
