@@ -81,7 +81,14 @@ fn kind(node: &SyntaxNode) -> Kind {
             view: node.children().find(|c| c.kind() == K::VIEW_REF || c.kind() == K::PATH_REF).map(|n| qname(&n)).unwrap_or_default(),
             concurrently: has_kw(node, "concurrently"),
         },
-        K::VACUUM => Kind::Vacuum { full: has_kw_deep(node, "full") },
+        K::VACUUM => Kind::Vacuum {
+            // VACUUM FULL, or VACUUM (FULL [true|on|1]) but not (FULL false).
+            full: node
+                .descendants()
+                .filter(|c| c.kind() == K::VACUUM_OPTION)
+                .any(|o| has_kw_deep(&o, "full") && !["false", "off", "0"].iter().any(|f| has_kw_deep(&o, f)))
+                || (child(node, K::VACUUM_OPTION_LIST).is_none() && has_kw_deep(node, "full")),
+        },
         K::CLUSTER => Kind::Cluster,
         K::REPACK => Kind::Other { ddl: true, create: None },
         K::TRUNCATE => Kind::Truncate {

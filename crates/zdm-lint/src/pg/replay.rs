@@ -136,6 +136,9 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
 
 fn alter(cx: &mut Cx, table: &QName, actions: &[Action]) {
     let in_tx = cx.tx.active();
+    if !table.name.is_empty() {
+        cx.schema.ensure_table(table);
+    }
     for a in actions {
         if let ActionKind::AddConstraint(c) = &a.kind {
             if c.not_valid && in_tx {

@@ -135,6 +135,7 @@ pub(crate) fn type_name(node: &SyntaxNode) -> TypeName {
                 }
             }
             _ if depth == 0 && t.text().eq_ignore_ascii_case("array") => array = true,
+            _ if depth == 0 && !t.text().starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"') => {}
             _ if depth == 0 => {
                 let w = ident(t.text());
                 if prev_dot {

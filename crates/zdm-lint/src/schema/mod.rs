@@ -148,6 +148,16 @@ impl Schema {
         self.table(q).is_some_and(|t| t.created_in == self.file_generation)
     }
 
+    /// Records `q` as a table that existed before any replayed migration (a table the
+    /// migrations alter without having created it), so facts about it can accumulate.
+    pub fn ensure_table(&mut self, q: &QName) {
+        let k = self.key(q);
+        if !self.tables.contains_key(&k) {
+            let name = QName::new(Some(&k.0), &k.1);
+            self.tables.insert(k, Table { name, created_in: 0, ..Table::default() });
+        }
+    }
+
     pub fn create_table(&mut self, q: &QName, mut table: Table) {
         table.created_in = self.file_generation;
         let k = self.key(q);

@@ -22,6 +22,21 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let Some((table, actions)) = super::alter_existing(cx, st) else { return };
     for a in actions {
+        if let ActionKind::AddColumn(col) = &a.kind {
+            if let Some(r) = &col.references {
+                let t = table.pg();
+                let c = crate::schema::pg_ident(&col.name);
+                let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+                let fk = crate::schema::pg_ident(&format!("{}_{}_fkey", table.name, col.name));
+                cx.report(
+                    &RULE,
+                    a.range.clone(),
+                    format!("adding {table}.{} with an inline REFERENCES validates the foreign key over the whole table while holding ACCESS EXCLUSIVE", col.name),
+                    format!("Add the column, then the foreign key NOT VALID, and validate it in a later migration:\n  ALTER TABLE {t} ADD COLUMN {c} {ty};\n  ALTER TABLE {t} ADD CONSTRAINT {fk} FOREIGN KEY ({c}) REFERENCES {} NOT VALID;\n  -- next migration:\n  ALTER TABLE {t} VALIDATE CONSTRAINT {fk};", r.pg()),
+                    Some(format!("{}; {}", describe(LockMode::AccessExclusive, table, ""), describe(LockMode::ShareRowExclusive, r, ""))),
+                );
+            }
+        }
         let ActionKind::AddConstraint(c) = &a.kind else { continue };
         if c.not_valid || c.using_index.is_some() {
             continue;

@@ -20,6 +20,14 @@ fn normalized(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
+/// Whether the file drops constraint `name` IF EXISTS (before re-adding it).
+fn dropped_before(cx: &Cx, name: &str) -> bool {
+    let text = normalized(cx.text);
+    let quoted = format!("drop constraint if exists \"{}\"", name.to_lowercase());
+    let plain = format!("drop constraint if exists {}", name.to_lowercase());
+    text.contains(&quoted) || text.contains(&plain)
+}
+
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.tx.active() {
         return;
@@ -27,8 +35,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let text = normalized(cx.slice(&st.range));
     let mut hits: Vec<(std::ops::Range<usize>, &str, &str)> = Vec::new();
     match &st.kind {
+        Kind::CreateTable { .. } if text.starts_with("create temp") => {}
         Kind::CreateTable { .. } if !text.contains("if not exists") => hits.push((st.range.clone(), "CREATE TABLE", "CREATE TABLE IF NOT EXISTS")),
-        Kind::CreateIndex { if_not_exists: false, .. } => hits.push((st.range.clone(), "CREATE INDEX", "CREATE INDEX … IF NOT EXISTS <name>")),
+        // An unnamed index cannot take IF NOT EXISTS; a re-run adds a duplicate, not an error.
+        Kind::CreateIndex { if_not_exists: false, name: Some(_), .. } => hits.push((st.range.clone(), "CREATE INDEX", "CREATE INDEX … IF NOT EXISTS <name>")),
         Kind::DropIndex { if_exists: false, .. } => hits.push((st.range.clone(), "DROP INDEX", "DROP INDEX … IF EXISTS")),
         Kind::Drop { if_exists: false, what, .. } if what == "TABLE" || what == "SCHEMA" || what == "VIEW" || what == "TYPE" || what == "SEQUENCE" => {
             hits.push((st.range.clone(), "DROP", "DROP … IF EXISTS"))
@@ -40,7 +50,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                     ActionKind::AddColumn(_) if !at.contains("if not exists") => hits.push((a.range.clone(), "ADD COLUMN", "ADD COLUMN IF NOT EXISTS")),
                     ActionKind::DropColumn { .. } if !at.contains("if exists") => hits.push((a.range.clone(), "DROP COLUMN", "DROP COLUMN IF EXISTS")),
                     ActionKind::DropConstraint { .. } if !at.contains("if exists") => hits.push((a.range.clone(), "DROP CONSTRAINT", "DROP CONSTRAINT IF EXISTS")),
-                    ActionKind::AddConstraint(c) if c.name.is_some() && !text.contains("drop constraint if exists") => {
+                    ActionKind::AddConstraint(c) if c.name.as_ref().is_some_and(|n| !dropped_before(cx, n)) => {
                         hits.push((a.range.clone(), "ADD CONSTRAINT", "ALTER TABLE … DROP CONSTRAINT IF EXISTS <name>, ADD CONSTRAINT <name> …"))
                     }
                     _ => {}

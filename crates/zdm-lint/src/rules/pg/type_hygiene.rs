@@ -19,11 +19,12 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 fn advice(t: &TypeName) -> Option<(&'static str, &'static str)> {
     Some(match t.name.as_str() {
-        "int4" | "int2" => ("may overflow; widening later rewrites the table", "bigint"),
-        "serial2" | "serial4" | "serial8" => ("serial has sequence ownership/permission quirks", "bigint GENERATED ALWAYS AS IDENTITY"),
+        "int4" => ("a 32-bit integer may overflow; widening it later rewrites the table", "bigint"),
+        "int2" => ("a 16-bit integer may overflow; widening it later rewrites the table", "bigint"),
+        "serial2" | "serial4" | "serial8" => ("serial types have sequence ownership/permission quirks", "bigint GENERATED ALWAYS AS IDENTITY"),
         "bpchar" => ("char(n) pads with spaces and is no faster", "text (with a CHECK on length if needed)"),
-        "varchar" if !t.args.is_empty() => ("changing the limit later needs DDL", "text with CHECK (char_length(col) <= n)"),
-        "timestamp" => ("stores no time zone", "timestamptz"),
+        "varchar" if !t.args.is_empty() => ("changing the length limit later needs DDL", "text with CHECK (char_length(col) <= n)"),
+        "timestamp" => ("timestamp without time zone loses the offset", "timestamptz"),
         "timetz" => ("time with time zone is rarely meaningful", "timestamptz or time"),
         "json" => ("json is re-parsed on every access and has no equality operator", "jsonb"),
         "money" => ("money depends on lc_monetary", "numeric"),
