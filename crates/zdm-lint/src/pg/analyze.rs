@@ -70,7 +70,8 @@ fn kind(node: &SyntaxNode) -> Kind {
             if_exists: child(node, K::IF_EXISTS).is_some(),
         },
         K::REINDEX => Kind::Reindex {
-            concurrently: has_kw_deep(node, "concurrently"),
+            concurrently: has_kw_deep(node, "concurrently")
+                && !child(node, K::REINDEX_OPTION_LIST).is_some_and(|l| ["false", "off", "0"].iter().any(|f| has_kw_deep(&l, f))),
             target: node
                 .children()
                 .find(|c| kind_name(c).starts_with("REINDEX_TARGET"))
@@ -118,7 +119,8 @@ fn kind(node: &SyntaxNode) -> Kind {
             table: node.children().find(|c| matches!(c.kind(), K::ON_TABLE | K::PATH_REF | K::TABLE_NAME_REF)).map(|n| qname(&n)).unwrap_or_default(),
         },
         K::SET => {
-            let name = descendant(node, K::CONFIG_PARAMETER_REF).map(|n| name_of(&n)).unwrap_or_default();
+            // The full (possibly dotted) parameter name: `foo.lock_timeout` is not lock_timeout.
+            let name = descendant(node, K::CONFIG_PARAMETER_REF).map(|n| n.text().to_string().to_lowercase()).unwrap_or_default();
             let value = descendant(node, K::TO_CONFIG_VALUE)
                 .map(|v| {
                     tokens(&v)

@@ -114,6 +114,11 @@ pub(crate) fn locks(st: &Stmt, schema: &Schema) -> Vec<(QName, LockMode)> {
             names.iter().for_each(|t| add(t, AccessExclusive))
         }
         Kind::CreateTrigger { table } => add(table, ShareRowExclusive),
+        Kind::Reindex { concurrently: false, target } => {
+            // The table of an index target is unknown statically; name the target.
+            let name = target.split_whitespace().last().unwrap_or_default();
+            add(&QName::bare(name), Share)
+        }
         Kind::Dml { table, .. } => add(table, RowExclusive),
         Kind::Lock { tables, mode } => {
             let m = LockMode::parse(mode);

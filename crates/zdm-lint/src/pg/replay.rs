@@ -194,6 +194,10 @@ fn alter(cx: &mut Cx, table: &QName, actions: &[Action]) {
             ActionKind::ValidateConstraint { name } => {
                 if let Some(c) = t.constraints.iter_mut().find(|c| c.name.as_deref() == Some(name)) {
                     c.not_valid = false;
+                } else {
+                    // Added by a migration the linter has not seen: remember it as validated
+                    // (its definition is unknown; set_not_null matches it by name).
+                    t.constraints.push(Constraint { name: Some(name.clone()), kind: ConKind::Check, columns: vec![], ref_table: None, expr: None, not_valid: false });
                 }
             }
             ActionKind::RenameColumn { from, to } => {

@@ -24,6 +24,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let Some((table, actions)) = super::alter_existing(cx, st) else { return };
     for a in actions {
         if let ActionKind::DetachPartition { concurrently: false } = a.kind {
+            if cx.slice(&a.range).to_uppercase().contains("FINALIZE") {
+                continue; // completes an interrupted DETACH … CONCURRENTLY
+            }
             let text = cx.slice(&a.range).to_string();
             cx.report(
                 &RULE,

@@ -21,11 +21,21 @@ fn normalized(s: &str) -> String {
 }
 
 /// Whether the file drops constraint `name` IF EXISTS (before re-adding it).
-fn dropped_before(cx: &Cx, name: &str) -> bool {
-    let text = normalized(cx.text);
-    let quoted = format!("drop constraint if exists \"{}\"", name.to_lowercase());
-    let plain = format!("drop constraint if exists {}", name.to_lowercase());
-    text.contains(&quoted) || text.contains(&plain)
+/// …and has not re-added it since (a second ADD after one DROP IF EXISTS fails on re-run).
+fn dropped_before(cx: &Cx, name: &str, before: usize) -> bool {
+    let text = normalized(cx.text.get(..before).unwrap_or(""));
+    let n = name.to_lowercase();
+    let last = |verb: &str| {
+        [format!("{verb} \"{n}\""), format!("{verb} {n} ")]
+            .iter()
+            .filter_map(|p| text.rfind(p.as_str()))
+            .max()
+    };
+    match (last("drop constraint if exists"), last("add constraint")) {
+        (Some(d), Some(a)) => d > a,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
@@ -35,7 +45,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let text = normalized(cx.slice(&st.range));
     let mut hits: Vec<(std::ops::Range<usize>, &str, &str)> = Vec::new();
     match &st.kind {
-        Kind::CreateTable { .. } if text.starts_with("create temp") => {}
+        Kind::CreateTable { .. } if text.starts_with("create temp") && text.contains("on commit drop") => {}
         Kind::CreateTable { .. } if !text.contains("if not exists") => hits.push((st.range.clone(), "CREATE TABLE", "CREATE TABLE IF NOT EXISTS")),
         // An unnamed index cannot take IF NOT EXISTS; a re-run adds a duplicate, not an error.
         Kind::CreateIndex { if_not_exists: false, name: Some(_), .. } => hits.push((st.range.clone(), "CREATE INDEX", "CREATE INDEX … IF NOT EXISTS <name>")),
@@ -50,7 +60,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                     ActionKind::AddColumn(_) if !at.contains("if not exists") => hits.push((a.range.clone(), "ADD COLUMN", "ADD COLUMN IF NOT EXISTS")),
                     ActionKind::DropColumn { .. } if !at.contains("if exists") => hits.push((a.range.clone(), "DROP COLUMN", "DROP COLUMN IF EXISTS")),
                     ActionKind::DropConstraint { .. } if !at.contains("if exists") => hits.push((a.range.clone(), "DROP CONSTRAINT", "DROP CONSTRAINT IF EXISTS")),
-                    ActionKind::AddConstraint(c) if c.name.as_ref().is_some_and(|n| !dropped_before(cx, n)) => {
+                    ActionKind::AddConstraint(c) if c.name.as_ref().is_some_and(|n| !dropped_before(cx, n, st.range.start)) => {
                         hits.push((a.range.clone(), "ADD CONSTRAINT", "ALTER TABLE … DROP CONSTRAINT IF EXISTS <name>, ADD CONSTRAINT <name> …"))
                     }
                     _ => {}

@@ -18,7 +18,9 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let table = match &st.kind {
+        Kind::CreateTable { .. } | Kind::CreateTableAs { .. } if cx.slice(&st.range).to_lowercase().split_whitespace().nth(1).is_some_and(|w| w.starts_with("temp")) => return,
         Kind::CreateTable { table, .. } | Kind::AlterTable { table, .. } | Kind::CreateIndex { table, .. } | Kind::CreateTableAs { table } => table,
+        Kind::Drop { what, names, .. } if what == "TABLE" && !names.is_empty() => &names[0],
         _ => return,
     };
     if table.schema.is_some() || table.name.is_empty() {

@@ -30,6 +30,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                         !c.not_valid && c.expr.as_deref().is_some_and(|e| e.contains("is not null"))
                     })
                     || t.constraints.iter().any(|c| c.kind == ConKind::NotNull && !c.not_valid && c.columns.contains(column))
+                    // A validated constraint of unknown definition named after the column's
+                    // NOT NULL check (e.g. validated in this file, added earlier): trust the name.
+                    || t.constraints.iter().any(|c| {
+                        c.expr.is_none() && !c.not_valid && c.name.as_deref().is_some_and(|n| n.contains(column.as_str()) && n.contains("null"))
+                    })
             });
         if proven {
             continue;

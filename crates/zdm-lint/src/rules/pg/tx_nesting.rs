@@ -26,6 +26,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             "COMMIT/ROLLBACK ends zdm's transaction around the file: later statements run outside it",
             "Remove it; to run statements in separate transactions, split the file or use `-- zdm:no-transaction`.",
         ),
+        Kind::Commit | Kind::Rollback if !cx.tx.active() => (
+            "COMMIT/ROLLBACK with no transaction open",
+            "Remove it; it does nothing but warn, and suggests the file's transactions are not what you think.",
+        ),
         _ => return,
     };
     cx.report(&RULE, st.range.clone(), what.into(), help.into(), None);

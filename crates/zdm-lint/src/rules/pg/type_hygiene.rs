@@ -21,7 +21,9 @@ fn advice(t: &TypeName) -> Option<(&'static str, &'static str)> {
     Some(match t.name.as_str() {
         "int4" => ("a 32-bit integer may overflow; widening it later rewrites the table", "bigint"),
         "int2" => ("a 16-bit integer may overflow; widening it later rewrites the table", "bigint"),
-        "serial2" | "serial4" | "serial8" => ("serial types have sequence ownership/permission quirks", "bigint GENERATED ALWAYS AS IDENTITY"),
+        "serial2" => ("serial types have sequence ownership/permission quirks, and smallserial is a 16-bit integer", "bigint GENERATED ALWAYS AS IDENTITY"),
+        "serial4" => ("serial types have sequence ownership/permission quirks, and serial is a 32-bit integer", "bigint GENERATED ALWAYS AS IDENTITY"),
+        "serial8" => ("serial types have sequence ownership/permission quirks", "bigint GENERATED ALWAYS AS IDENTITY"),
         "bpchar" => ("char(n) pads with spaces and is no faster", "text (with a CHECK on length if needed)"),
         "varchar" if !t.args.is_empty() => ("changing the length limit later needs DDL", "text with CHECK (char_length(col) <= n)"),
         "timestamp" => ("timestamp without time zone loses the offset", "timestamptz"),
