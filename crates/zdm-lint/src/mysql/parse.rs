@@ -45,6 +45,10 @@ impl<'a> P<'a> {
         self.i += 1;
         t
     }
+    /// The tokens not consumed yet (empty past the end).
+    fn rest(&self) -> &'a [Tok] {
+        &self.t[self.i.min(self.t.len())..]
+    }
     fn done(&self) -> bool {
         self.i >= self.t.len()
     }
@@ -137,7 +141,7 @@ fn kind(p: &mut P) -> Kind {
             }
             p.eat_seq(&["IF", "EXISTS"]);
             let table = p.qname();
-            let rest = &p.t[p.i..];
+            let rest = p.rest();
             let specs: Vec<Spec> = split_commas(rest).into_iter().filter(|s| !s.is_empty()).map(spec).collect();
             let algorithm = specs.iter().find_map(|s| if let SpecKind::Algorithm(a) = &s.kind { Some(a.clone()) } else { None });
             let lock = specs.iter().find_map(|s| if let SpecKind::Lock(l) = &s.kind { Some((l.clone(), s.range.clone())) } else { None });
@@ -191,7 +195,7 @@ fn kind(p: &mut P) -> Kind {
                         }
                     }
                 }
-                let rest: Vec<String> = p.t[p.i..].iter().map(|t| t.text.to_uppercase()).collect();
+                let rest: Vec<String> = p.rest().iter().map(|t| t.text.to_uppercase()).collect();
                 let compressed = rest.windows(3).any(|w| w[0] == "ROW_FORMAT" && (w[1] == "COMPRESSED" || w[2] == "COMPRESSED"));
                 return Kind::CreateTable { table, columns, fulltext, compressed, temporary };
             }
@@ -201,7 +205,7 @@ fn kind(p: &mut P) -> Kind {
             let temporary = p.eat("TEMPORARY");
             if p.eat("TABLE") || p.eat("TABLES") {
                 p.eat_seq(&["IF", "EXISTS"]);
-                let rest = &p.t[p.i..];
+                let rest = p.rest();
                 let tables = split_commas(rest)
                     .into_iter()
                     .filter(|s| !s.is_empty())
@@ -222,7 +226,7 @@ fn kind(p: &mut P) -> Kind {
             }
         }
         "RENAME" if p.eat("TABLE") || p.eat("TABLES") => {
-            let pairs = split_commas(&p.t[p.i..])
+            let pairs = split_commas(p.rest())
                 .into_iter()
                 .map(|s| {
                     let mut q = P { t: s, i: 0 };
@@ -237,14 +241,14 @@ fn kind(p: &mut P) -> Kind {
             p.eat("NO_WRITE_TO_BINLOG");
             p.eat("LOCAL");
             p.eat("TABLE");
-            Kind::Optimize { tables: split_commas(&p.t[p.i..]).into_iter().map(|s| P { t: s, i: 0 }.qname()).collect() }
+            Kind::Optimize { tables: split_commas(p.rest()).into_iter().map(|s| P { t: s, i: 0 }.qname()).collect() }
         }
         "TRUNCATE" => {
             p.eat("TABLE");
             Kind::Truncate { table: p.qname() }
         }
         "SET" => {
-            let vars = split_commas(&p.t[p.i..])
+            let vars = split_commas(p.rest())
                 .into_iter()
                 .filter_map(|s| {
                     let eq = s.iter().position(|t| t.is_punct("=") || t.is_punct(":="))?;
@@ -330,7 +334,7 @@ fn spec_kind(p: &mut P) -> SpecKind {
             }
             p.eat("COLUMN");
             p.eat_seq(&["IF", "NOT", "EXISTS"]);
-            let rest = &p.t[p.i..];
+            let rest = p.rest();
             if rest.first().is_some_and(|t| t.is_punct("(")) {
                 // ADD COLUMN (a INT, b INT): treat the first; the rules see each via re-split.
                 let inner = P { t: rest, i: 0 }.group();
@@ -363,14 +367,14 @@ fn spec_kind(p: &mut P) -> SpecKind {
         "MODIFY" => {
             p.eat("COLUMN");
             p.eat_seq(&["IF", "EXISTS"]);
-            let col = column_def(&p.t[p.i..]);
+            let col = column_def(p.rest());
             SpecKind::ModifyColumn { old: col.name.clone(), col }
         }
         "CHANGE" => {
             p.eat("COLUMN");
             p.eat_seq(&["IF", "EXISTS"]);
             let old = p.next().map(Tok::ident).unwrap_or_default();
-            SpecKind::ModifyColumn { old, col: column_def(&p.t[p.i..]) }
+            SpecKind::ModifyColumn { old, col: column_def(p.rest()) }
         }
         "ALTER" => {
             if p.eat("INDEX") || p.eat("CHECK") || p.eat("CONSTRAINT") {
@@ -433,7 +437,7 @@ pub(crate) fn column_def(t: &[Tok]) -> ColumnDef {
         }
     }
     if !words.is_empty() {
-        let text = t.get(type_start..p.i).map(|s| s.iter().map(|x| x.raw.as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+        let text = t.get(type_start..p.i.min(t.len())).map(|s| s.iter().map(|x| x.raw.as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
         let text = text.replace(" ( ", "(").replace(" (", "(").replace("( ", "(").replace(" )", ")").replace(" , ", ",");
         let base: Vec<String> = words.iter().filter(|w| !matches!(w.as_str(), "unsigned" | "zerofill" | "signed")).cloned().collect();
         let mut ty = TypeName::from_words(&base, args, false, &text);

@@ -29,6 +29,14 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             ActionKind::AddColumn(c) if c.primary_key => (vec![c.name.clone()], con_name(&None, &format!("{}_pkey", table.name)), None),
             _ => continue,
         };
+        // USING INDEX: the columns are the index's (unknown index → unknown columns).
+        let columns = match &using {
+            Some(i) => match cx.schema.index(&crate::schema::QName::bare(i)) {
+                Some(idx) => idx.columns.clone(),
+                None => vec![format!("<columns of {i}>")],
+            },
+            None => columns,
+        };
         let t = cx.schema.table(table);
         let nullable: Vec<String> = columns
             .iter()
