@@ -1,0 +1,172 @@
+//! `zdm lint`, the static part: migration-safety rules for PostgreSQL and MySQL/MariaDB
+//! migrations, checked against a catalog replayed from the earlier migrations (no database).
+//!
+//! Entry points:
+//! * [`lint_file`]: one SQL text, given the catalog so far (the caller replays earlier files);
+//! * [`lint_migrations`]: a migration directory as loaded by `zdm_core::source`, each file
+//!   linted after replaying the ones before it; operation files (`.yaml`/`.json`) have their
+//!   `sql` operations linted and their operations replayed;
+//! * [`rules`]: the rule catalogue (ids, severities, docs), for `--explain` and SARIF;
+//! * [`output`]: human, JSON, SARIF and GitHub renderers.
+
+pub mod dialect;
+pub mod finding;
+mod ignore;
+mod mysql;
+mod operations;
+pub mod output;
+mod pg;
+mod rules;
+pub mod schema;
+
+pub use dialect::{Dialect, MysqlFlavor, MysqlVersion, Options};
+pub use finding::{Finding, LineIndex, Severity};
+pub use rules::{rule_info, rules, Engine, RuleInfo};
+pub use schema::Schema;
+
+use std::path::Path;
+use zdm_core::source::{MigrationBody, MigrationFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    #[error("unsupported PostgreSQL version {0} (zdm lint knows 9.6 and 10–19)")]
+    PgVersion(u32),
+    #[error("unknown rule id {0:?} in the enable/disable list")]
+    UnknownRule(String),
+    #[error("{0}")]
+    Source(String),
+}
+
+fn check_options(opts: &Options) -> Result<(), LintError> {
+    if opts.dialect == Dialect::Postgres && !(9..=19).contains(&opts.pg_version) {
+        return Err(LintError::PgVersion(opts.pg_version));
+    }
+    for id in opts.enable.iter().chain(&opts.disable) {
+        if id != "all" && !rules().iter().any(|r| r.id == id) {
+            return Err(LintError::UnknownRule(id.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// A fresh catalog for `opts.dialect`.
+pub fn new_schema(opts: &Options) -> Schema {
+    match opts.dialect {
+        Dialect::Postgres => Schema::postgres(),
+        Dialect::Mysql => Schema::mysql(),
+    }
+}
+
+/// Lints one SQL file and replays it into `schema` (so the next file sees its tables).
+///
+/// `path` is only reported back in findings. PostgreSQL files follow zdm's runner: a file
+/// runs in one transaction when `opts.in_transaction`, unless it has `-- zdm:no-transaction`
+/// or a statement that cannot run in a transaction (then zdm runs it statement by statement).
+pub fn lint_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) -> Result<Vec<Finding>, LintError> {
+    check_options(opts)?;
+    schema.begin_file(path);
+    Ok(match opts.dialect {
+        Dialect::Postgres => lint_pg(path, text, opts, schema, true),
+        Dialect::Mysql => mysql::lint(path, text, opts, schema),
+    })
+}
+
+/// Replays a file into `schema` without reporting anything (for already-applied migrations).
+pub fn replay_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) {
+    schema.begin_file(path);
+    match opts.dialect {
+        Dialect::Postgres => {
+            let _ = lint_pg(path, text, opts, schema, false);
+        }
+        Dialect::Mysql => {
+            let _ = mysql::lint(path, text, opts, schema);
+        }
+    }
+}
+
+fn has_no_transaction_directive(text: &str) -> bool {
+    text.lines().any(|l| l.trim().strip_prefix("--").map(str::trim) == Some(zdm_core::source::NO_TRANSACTION_DIRECTIVE))
+}
+
+pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schema, report: bool) -> Vec<Finding> {
+    let lines = LineIndex::new(text);
+    let parsed = pg::parse(text);
+    let mut file_opts = opts.clone();
+    if has_no_transaction_directive(text) {
+        file_opts.in_transaction = false;
+    }
+    let implied_switch = file_opts.in_transaction
+        && zdm_core::sql::split_statements(text).iter().any(|s| s.must_run_outside_transaction());
+    if implied_switch {
+        // zdm runs such a file statement by statement (see zdm_core::source).
+        file_opts.in_transaction = false;
+    }
+    let mut cx = pg::Cx::new(&file_opts, path, text, &lines, schema);
+    if implied_switch && report {
+        rules::pg::implied_no_transaction(&mut cx, &parsed);
+    }
+    pg::lint(&mut cx, &parsed);
+    if !report {
+        return Vec::new();
+    }
+    let mut findings = std::mem::take(&mut cx.findings);
+    for (range, message) in &parsed.errors {
+        let info = &rules::meta::SYNTAX_ERROR;
+        if opts.rule_enabled(info.id, info.default_enabled) {
+            let (line, column) = lines.line_col(text, range.start);
+            findings.push(Finding {
+                rule: info.id,
+                severity: info.severity,
+                message: format!("could not parse: {message}; hazards in this statement may go unreported"),
+                help: "Check the statement's syntax for the target PostgreSQL version.".into(),
+                file: path.to_string(),
+                span: range.clone(),
+                line,
+                column,
+                locks: None,
+            });
+        }
+    }
+    let starts: Vec<usize> = parsed.stmts.iter().map(|s| s.range.start).collect();
+    let ignores = ignore::parse(text, &parsed.comments, &lines);
+    let enabled = |r: &RuleInfo| opts.rule_enabled(r.id, r.default_enabled);
+    ignore::apply(text, path, &lines, &parsed.comments, &starts, ignores, findings, &enabled)
+}
+
+/// Lints a migration directory's files in order. Every file is replayed into one catalog;
+/// only files for which `select` returns true are reported (e.g. the pending ones).
+pub fn lint_migrations(files: &[MigrationFile], opts: &Options, select: &dyn Fn(&MigrationFile) -> bool) -> Result<Vec<Finding>, LintError> {
+    check_options(opts)?;
+    let mut schema = new_schema(opts);
+    let mut findings = Vec::new();
+    for f in files {
+        let path = f.path.display().to_string();
+        let report = select(f);
+        match &f.body {
+            MigrationBody::Sql(sql) => {
+                let mut o = opts.clone();
+                o.in_transaction = opts.dialect == Dialect::Postgres && !sql.no_transaction;
+                // The loader already decided; keep its verdict for CONCURRENTLY files too.
+                if report {
+                    findings.extend(lint_file(&path, &sql.up, &o, &mut schema)?);
+                } else {
+                    replay_file(&path, &sql.up, &o, &mut schema);
+                }
+            }
+            MigrationBody::Operations(ops) => {
+                let raw = std::fs::read_to_string(&f.path).unwrap_or_default();
+                let found = operations::lint(&path, &raw, ops, opts, &mut schema);
+                if report {
+                    findings.extend(found);
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// Loads `dir` with zdm's source loader and lints every file.
+pub fn lint_dir(dir: &Path, opts: &Options) -> Result<Vec<Finding>, LintError> {
+    let files = zdm_core::source::load_dir(dir).map_err(|e| LintError::Source(e.to_string()))?;
+    lint_migrations(&files, opts, &|_| true)
+}

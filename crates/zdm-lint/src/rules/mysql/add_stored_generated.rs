@@ -1,0 +1,35 @@
+use crate::finding::Severity;
+use crate::mysql::model::{SpecKind, Stmt};
+use crate::mysql::Cx;
+use crate::rules::{Engine, RuleInfo};
+
+pub(crate) static RULE: RuleInfo = RuleInfo {
+    id: "my-add-stored-generated",
+    engine: Engine::Mysql,
+    severity: Severity::Error,
+    default_enabled: true,
+    summary: "ADD COLUMN … AS (…) STORED on an existing table",
+    why: "A STORED generated column is computed and written for every row: a table copy with writes blocked. A VIRTUAL one is computed on read and added instantly.",
+    versions: "",
+    bad: "SET SESSION lock_wait_timeout = 5;\nALTER TABLE orders ADD COLUMN total_cents BIGINT AS (total * 100) STORED, ALGORITHM=INPLACE, LOCK=NONE;",
+    good: "SET SESSION lock_wait_timeout = 5;\nALTER TABLE orders ADD COLUMN total_cents BIGINT AS (total * 100) VIRTUAL, ALGORITHM=INSTANT;",
+    example_env: "",
+};
+
+pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
+    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    for s in specs {
+        let SpecKind::AddColumn { col, .. } = &s.kind else { continue };
+        if !col.generated_stored {
+            continue;
+        }
+        let text = cx.slice(&s.range).replace("STORED", "VIRTUAL").replace("stored", "VIRTUAL").replace("PERSISTENT", "VIRTUAL");
+        cx.report(
+            &RULE,
+            s.range.clone(),
+            format!("adding STORED generated column {table}.{} computes and writes it for every row: a blocking table copy", col.name),
+            format!("Use a VIRTUAL generated column (index it later if needed):\n  ALTER TABLE {} {text}, ALGORITHM=INSTANT;", table.my()),
+            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+        );
+    }
+}
