@@ -200,4 +200,3 @@ pub fn run(
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
-

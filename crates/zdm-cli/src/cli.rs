@@ -163,4 +163,67 @@ pub enum Command {
     Baseline { id: String },
     /// Accept the new checksums of applied files that were edited.
     Repair,
+    /// Check migrations for statements that lock busy tables or break running code, with the
+    /// safe alternative (exit 0 clean, 1 findings at or above --fail-on, 2 usage/parse error).
+    Lint(LintArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LintArgs {
+    /// Files to lint (default: every migration of --dir). Migrations of --dir are linted after
+    /// replaying the ones before them; other files are linted in the order given.
+    pub files: Vec<PathBuf>,
+    /// SQL dialect (default: from the database URL's scheme, else postgres).
+    #[arg(long, env = "ZDM_DIALECT", value_enum)]
+    pub dialect: Option<LintDialect>,
+    /// PostgreSQL version the migrations will run on (e.g. 15, 14.2).
+    #[arg(long, env = "ZDM_PG_VERSION")]
+    pub pg_version: Option<String>,
+    /// MySQL or MariaDB version (e.g. 8.0.35, 10.11.6-MariaDB).
+    #[arg(long, env = "ZDM_MYSQL_VERSION")]
+    pub mysql_version: Option<String>,
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Turn on off-by-default rules (comma-separated ids, or `all`).
+    #[arg(long, value_delimiter = ',')]
+    pub enable: Vec<String>,
+    /// Turn rules off (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub disable: Vec<String>,
+    /// Also run the migrations on a scratch database created on --database-url's server (and
+    /// dropped): report the locks and rewrites each statement really takes, beside the static
+    /// verdict, and flag disagreements.
+    #[arg(long)]
+    pub trace: bool,
+    /// Explain a rule: what it flags, why, and the safe alternative.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+    /// List every rule.
+    #[arg(long)]
+    pub list_rules: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintDialect {
+    Postgres,
+    Mysql,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    None,
 }

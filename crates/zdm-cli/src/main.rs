@@ -37,6 +37,16 @@ fn init_tracing(global: &cli::Global) {
 /// Exit code for an error, by what went wrong (documented in `zdm --help`).
 fn exit_code(err: &anyhow::Error) -> u8 {
     use zdm_pg::Error as E;
+    // `zdm lint` has its own codes: 1 findings, 2 bad input.
+    if err
+        .downcast_ref::<commands::lint::FindingsFailed>()
+        .is_some()
+    {
+        return 1;
+    }
+    if err.downcast_ref::<commands::lint::LintUsage>().is_some() {
+        return 2;
+    }
     if err
         .downcast_ref::<zdm_core::source::SourceErrors>()
         .is_some()
@@ -71,6 +81,15 @@ fn main() -> ExitCode {
     let password_scrub = commands::Scrubber::new(cli.global.database_url.as_deref());
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err)
+            if err
+                .downcast_ref::<commands::lint::FindingsFailed>()
+                .is_some() =>
+        {
+            // The findings were the output; the count goes to stderr.
+            eprintln!("{err}");
+            ExitCode::from(1)
+        }
         Err(err) => {
             let code = exit_code(&err);
             let message = format!("{err:#}");

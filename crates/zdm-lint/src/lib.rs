@@ -18,6 +18,7 @@ pub mod output;
 mod pg;
 mod rules;
 pub mod schema;
+pub mod statements;
 
 pub use dialect::{Dialect, MysqlFlavor, MysqlVersion, Options};
 pub use finding::{Finding, LineIndex, Severity};

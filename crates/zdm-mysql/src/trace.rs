@@ -48,6 +48,8 @@ pub struct MetadataLock {
 pub struct StatementTrace {
     pub index: usize,
     pub sql: String,
+    /// The table an ALTER TABLE changes.
+    pub table: Option<String>,
     pub algorithm: Algorithm,
     /// Tables whose InnoDB table id changed (rebuilt).
     pub rebuilt: Vec<String>,
@@ -149,6 +151,7 @@ pub async fn trace_statements(
         let failed = error.is_some();
         out.push(StatementTrace {
             index,
+            table: alter_target(sql),
             sql: sql.clone(),
             algorithm,
             rebuilt,
@@ -160,6 +163,47 @@ pub async fn trace_statements(
         }
     }
     Ok(out)
+}
+
+/// The table of an `ALTER [ONLINE|IGNORE] TABLE` statement, unquoted, without its database.
+pub fn alter_target(sql: &str) -> Option<String> {
+    let words: Vec<&str> = sql.split_whitespace().take(4).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let at = match upper
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["ALTER", "TABLE", ..] => 2,
+        ["ALTER", "ONLINE" | "IGNORE", "TABLE", ..] => 3,
+        _ => return None,
+    };
+    let name = words.get(at)?;
+    let last = name.rsplit('.').next().unwrap_or(name);
+    Some(last.trim_matches('`').replace("``", "`"))
+}
+
+/// The server's version string (`10.11.6-MariaDB-…`, `8.0.36`).
+pub async fn server_version(scratch: &Scratch) -> Result<String> {
+    let mut c = scratch.connect().await?;
+    let v: Option<String> = c.query_first("SELECT VERSION()").await?;
+    Ok(v.unwrap_or_default())
+}
+
+/// Run statements as they are (earlier migrations, to give the traced ones their schema).
+pub async fn apply(scratch: &Scratch, statements: &[String]) -> Result<()> {
+    let mut c = scratch.connect().await?;
+    for sql in statements {
+        c.query_drop(sql).await?;
+    }
+    Ok(())
+}
+
+/// The scratch database's tables.
+pub async fn tables(scratch: &Scratch) -> Result<Vec<String>> {
+    let mut c = scratch.connect().await?;
+    Ok(c.query("SHOW TABLES").await?)
 }
 
 /// An ALTER TABLE without its own ALGORITHM or LOCK clause.
@@ -272,7 +316,11 @@ async fn run_observed(
         let pending = rows.iter().any(|r| r.3 == "PENDING");
         for (schema, name, lock_type, status) in rows {
             let l = MetadataLock {
-                object: format!("{schema}.{name}"),
+                object: if schema == scratch.name {
+                    name
+                } else {
+                    format!("{schema}.{name}")
+                },
                 lock_type,
                 status,
             };
@@ -315,6 +363,19 @@ mod tests {
             "ALTER TABLE t ADD INDEX (c), LOCK=SHARED"
         ));
         assert!(!is_probeable_alter("CREATE INDEX i ON t (c)"));
+    }
+
+    #[test]
+    fn alter_targets() {
+        assert_eq!(
+            alter_target("ALTER TABLE `a``b` ADD c int").as_deref(),
+            Some("a`b")
+        );
+        assert_eq!(
+            alter_target("alter online table db.t add index (c)").as_deref(),
+            Some("t")
+        );
+        assert_eq!(alter_target("CREATE TABLE t (id int)"), None);
     }
 
     #[test]

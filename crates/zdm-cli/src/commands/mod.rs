@@ -2,6 +2,8 @@
 
 mod engine;
 mod history;
+pub mod lint;
+mod lint_trace;
 mod migrate;
 mod status;
 
@@ -93,6 +95,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => engine::purge(&ctx, older_than, dry_run).await,
         Command::Baseline { id } => migrate::baseline(&ctx, &id).await,
         Command::Repair => migrate::repair(&ctx).await,
+        Command::Lint(args) if args.list_rules => {
+            lint::list_rules();
+            Ok(())
+        }
+        Command::Lint(args) => lint::lint(&ctx, &args).await,
     }
 }
 
