@@ -121,6 +121,9 @@ pub enum Command {
         /// Also complete the last operations migration.
         #[arg(long)]
         complete: bool,
+        /// Run SQL migrations even when `zdm lint` finds error-level hazards in them.
+        #[arg(long)]
+        allow_unsafe: bool,
     },
     /// Start an operations migration: expand, backfill, publish the new version schema.
     Start {

@@ -2,11 +2,21 @@
 
 use super::Context;
 use crate::output;
+use zdm_core::source::{MigrationBody, MigrationFile};
+use zdm_core::state::MigrationState;
 use zdm_pg::runner::{baseline as bl, migrate as mg};
 
-pub async fn migrate(ctx: &Context, to: Option<&str>, complete: bool) -> anyhow::Result<()> {
+pub async fn migrate(
+    ctx: &Context,
+    to: Option<&str>,
+    complete: bool,
+    allow_unsafe: bool,
+) -> anyhow::Result<()> {
     let files = ctx.files()?;
     let mut session = ctx.session("migrate").await?;
+    if !allow_unsafe {
+        refuse_unsafe(&session, &files, to).await?;
+    }
     let progress = crate::progress::Progress::new(ctx.global.json);
     let opts = mg::MigrateOptions {
         engine: ctx.engine(),
@@ -32,6 +42,66 @@ pub async fn migrate(ctx: &Context, to: Option<&str>, complete: bool) -> anyhow:
         );
     }
     Ok(())
+}
+
+/// Lint the SQL migrations `migrate` is about to run (the ones after the last applied, up to
+/// `to`) against the server's version; error-level findings that carry no ignore with a reason
+/// refuse the run.
+async fn refuse_unsafe(
+    session: &zdm_pg::Session,
+    files: &[MigrationFile],
+    to: Option<&str>,
+) -> anyhow::Result<()> {
+    let done: Vec<String> = if session.ledger.version(&session.client).await?.is_some() {
+        session
+            .ledger
+            .records(&session.client)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    MigrationState::Completed | MigrationState::Expanded
+                )
+            })
+            .map(|r| r.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let last = to.map(str::to_string);
+    let pending = |f: &MigrationFile| {
+        matches!(f.body, MigrationBody::Sql(_))
+            && !done.contains(&f.id)
+            && last.as_ref().is_none_or(|l| f.id <= *l)
+    };
+    if !files.iter().any(pending) {
+        return Ok(());
+    }
+    let version: i32 = session
+        .client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await?
+        .get(0);
+    let opts = zdm_lint::Options::postgres((version / 10000) as u32);
+    let findings = zdm_lint::lint_migrations(files, &opts, &pending)
+        .map_err(|e| zdm_pg::Error::Invalid(e.to_string()))?;
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == zdm_lint::Severity::Error)
+        .map(|f| format!("  {}:{}:{}: {} {}", f.file, f.line, f.column, f.rule, f.message))
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(zdm_pg::Error::Refused(format!(
+        "zdm lint found {} unsafe statement(s) in pending migrations:\n{}\n\
+         Fix them (`zdm lint` shows the safe alternative), mark each with \
+         `-- zdm-lint: ignore <rule> -- <reason>`, or pass --allow-unsafe.",
+        errors.len(),
+        errors.join("\n")
+    ))
+    .into())
 }
 
 pub async fn baseline(ctx: &Context, id: &str) -> anyhow::Result<()> {

@@ -82,7 +82,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History { migration, limit } => {
             history::history(&ctx, migration.as_deref(), limit).await
         }
-        Command::Migrate { to, complete } => migrate::migrate(&ctx, to.as_deref(), complete).await,
+        Command::Migrate {
+            to,
+            complete,
+            allow_unsafe,
+        } => migrate::migrate(&ctx, to.as_deref(), complete, allow_unsafe).await,
         Command::Rollback { id } => engine::rollback(&ctx, id.as_deref()).await,
         Command::Start { file, complete } => engine::start(&ctx, &file, complete).await,
         Command::Complete { id } => engine::complete(&ctx, id.as_deref()).await,
