@@ -39,6 +39,7 @@ async fn create_index_blocks_writes_and_concurrently_does_not() {
     )
     .await
     .unwrap();
+    scratch.drop().await.unwrap();
     for t in &traces {
         println!("{}: {:?}", t.sql, t.locks);
     }
@@ -48,7 +49,6 @@ async fn create_index_blocks_writes_and_concurrently_does_not() {
     assert!(traces[1].outside_transaction);
     assert!(traces[1].error.is_none(), "{:?}", traces[1].error);
     assert_eq!(lock(&traces[1], "orders"), ["SHARE UPDATE EXCLUSIVE"]);
-    scratch.drop().await.unwrap();
 }
 
 #[tokio::test]
@@ -62,6 +62,7 @@ async fn foreign_keys_lock_both_tables_even_not_valid() {
     )
     .await
     .unwrap();
+    scratch.drop().await.unwrap();
     for t in &traces {
         println!("{}: {:?}", t.sql, t.locks);
     }
@@ -77,7 +78,6 @@ async fn foreign_keys_lock_both_tables_even_not_valid() {
         .held_before
         .iter()
         .any(|l| l.relation == "orders" && l.mode == "SHARE ROW EXCLUSIVE"));
-    scratch.drop().await.unwrap();
 }
 
 #[tokio::test]
@@ -91,6 +91,7 @@ async fn alter_type_rewrites_unless_binary_coercible() {
     )
     .await
     .unwrap();
+    scratch.drop().await.unwrap();
     for t in &traces {
         println!("{}: {:?} rewrites {:?}", t.sql, t.locks, t.rewrites);
     }
@@ -100,7 +101,6 @@ async fn alter_type_rewrites_unless_binary_coercible() {
     assert_eq!(lock(&traces[2], "orders"), ["ACCESS EXCLUSIVE"]);
     assert!(traces[2].rewrites.contains(&"orders".to_string()));
     assert!(traces[2].rewrites.contains(&"orders_pkey".to_string()));
-    scratch.drop().await.unwrap();
 }
 
 #[tokio::test]
@@ -109,7 +109,7 @@ async fn a_failing_statement_stops_the_trace_with_its_error() {
     let traces = trace_sql(&scratch, "ALTER TABLE nope ADD COLUMN x int; SELECT 1;")
         .await
         .unwrap();
+    scratch.drop().await.unwrap();
     assert_eq!(traces.len(), 1);
     assert!(traces[0].error.as_deref().unwrap().contains("42P01"));
-    scratch.drop().await.unwrap();
 }

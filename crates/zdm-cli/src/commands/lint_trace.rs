@@ -60,6 +60,8 @@ pub struct TracedStatement {
 pub struct TracedFile {
     pub file: String,
     pub server: String,
+    /// The scratch database the file ran on (dropped when the trace ends).
+    pub scratch_database: String,
     pub statements: Vec<TracedStatement>,
 }
 
@@ -285,6 +287,7 @@ async fn trace_pg_on(
                 report.files.push(TracedFile {
                     file: path,
                     server: server.clone(),
+                    scratch_database: scratch.name.clone(),
                     statements,
                 });
             }
@@ -412,6 +415,7 @@ async fn trace_mysql_on(
         report.files.push(TracedFile {
             file: path,
             server: server.clone(),
+            scratch_database: scratch.name.clone(),
             statements: out,
         });
     }

@@ -89,7 +89,12 @@ async fn refuse_unsafe(
     let errors: Vec<String> = findings
         .iter()
         .filter(|f| f.severity == zdm_lint::Severity::Error)
-        .map(|f| format!("  {}:{}:{}: {} {}", f.file, f.line, f.column, f.rule, f.message))
+        .map(|f| {
+            format!(
+                "  {}:{}:{}: {} {}",
+                f.file, f.line, f.column, f.rule, f.message
+            )
+        })
         .collect();
     if errors.is_empty() {
         return Ok(());
