@@ -44,6 +44,10 @@ pub struct TracedStatement {
     pub locks: Vec<String>,
     /// Relations rewritten (PostgreSQL) or tables rebuilt (MySQL).
     pub rewrites: Vec<String>,
+    /// PostgreSQL: application-blocking locks a one-transaction file would still hold from the
+    /// statements before this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_before: Vec<String>,
     /// MySQL: the algorithm the server used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
@@ -90,6 +94,13 @@ impl TraceReport {
                 }
                 if !s.rewrites.is_empty() {
                     let _ = writeln!(out, "        rewrote: {}", s.rewrites.join(", "));
+                }
+                if !s.held_before.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "        in one transaction, still held from earlier statements: {}",
+                        s.held_before.join("; ")
+                    );
                 }
                 let verdict = if s.static_rules.is_empty() {
                     "no finding".to_string()
@@ -278,6 +289,12 @@ async fn trace_pg_on(
                             })
                             .collect(),
                         rewrites: t.rewrites.clone(),
+                        held_before: t
+                            .held_before
+                            .iter()
+                            .filter(|l| zdm_pg::trace::blocks_application(&l.mode))
+                            .map(|l| format!("{} on {}", l.mode, l.relation))
+                            .collect(),
                         algorithm: None,
                         static_rules: here.iter().map(|f| f.rule.to_string()).collect(),
                         disagreement,
@@ -406,6 +423,7 @@ async fn trace_mysql_on(
                         vec!["metadata locks not recorded (performance_schema off)".into()]
                     }),
                 rewrites: existing.into_iter().cloned().collect(),
+                held_before: Vec::new(),
                 algorithm: Some(format!("{:?}", t.algorithm)),
                 static_rules: here.iter().map(|f| f.rule.to_string()).collect(),
                 disagreement,
