@@ -95,8 +95,13 @@ pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schem
     if has_no_transaction_directive(text) {
         file_opts.in_transaction = false;
     }
+    // zdm_core's own classification, applied to our statements (its splitter computes line
+    // numbers from the start of the file per statement, which is quadratic on huge files).
     let implied_switch = file_opts.in_transaction
-        && zdm_core::sql::split_statements(text).iter().any(|s| s.must_run_outside_transaction());
+        && parsed.stmts.iter().any(|st| {
+            let text = text.get(st.range.clone()).unwrap_or("").to_string();
+            zdm_core::sql::Statement { text, offset: st.range.start, line: 0, column: 0 }.must_run_outside_transaction()
+        });
     if implied_switch {
         // zdm runs such a file statement by statement (see zdm_core::source).
         file_opts.in_transaction = false;
