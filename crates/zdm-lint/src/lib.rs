@@ -21,7 +21,7 @@ pub mod schema;
 
 pub use dialect::{Dialect, MysqlFlavor, MysqlVersion, Options};
 pub use finding::{Finding, LineIndex, Severity};
-pub use rules::{rule_info, rules, Engine, RuleInfo};
+pub use rules::{rule_doc, rule_info, rules, rules_index, Engine, RuleInfo};
 pub use schema::Schema;
 
 use std::path::Path;
@@ -62,7 +62,12 @@ pub fn new_schema(opts: &Options) -> Schema {
 /// `path` is only reported back in findings. PostgreSQL files follow zdm's runner: a file
 /// runs in one transaction when `opts.in_transaction`, unless it has `-- zdm:no-transaction`
 /// or a statement that cannot run in a transaction (then zdm runs it statement by statement).
-pub fn lint_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) -> Result<Vec<Finding>, LintError> {
+pub fn lint_file(
+    path: &str,
+    text: &str,
+    opts: &Options,
+    schema: &mut Schema,
+) -> Result<Vec<Finding>, LintError> {
     check_options(opts)?;
     schema.begin_file(path);
     Ok(match opts.dialect {
@@ -85,10 +90,19 @@ pub fn replay_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) 
 }
 
 fn has_no_transaction_directive(text: &str) -> bool {
-    text.lines().any(|l| l.trim().strip_prefix("--").map(str::trim) == Some(zdm_core::source::NO_TRANSACTION_DIRECTIVE))
+    text.lines().any(|l| {
+        l.trim().strip_prefix("--").map(str::trim)
+            == Some(zdm_core::source::NO_TRANSACTION_DIRECTIVE)
+    })
 }
 
-pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schema, report: bool) -> Vec<Finding> {
+pub(crate) fn lint_pg(
+    path: &str,
+    text: &str,
+    opts: &Options,
+    schema: &mut Schema,
+    report: bool,
+) -> Vec<Finding> {
     let lines = LineIndex::new(text);
     let parsed = pg::parse(text);
     let mut file_opts = opts.clone();
@@ -100,7 +114,13 @@ pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schem
     let implied_switch = file_opts.in_transaction
         && parsed.stmts.iter().any(|st| {
             let text = text.get(st.range.clone()).unwrap_or("").to_string();
-            zdm_core::sql::Statement { text, offset: st.range.start, line: 0, column: 0 }.must_run_outside_transaction()
+            zdm_core::sql::Statement {
+                text,
+                offset: st.range.start,
+                line: 0,
+                column: 0,
+            }
+            .must_run_outside_transaction()
         });
     if implied_switch {
         // zdm runs such a file statement by statement (see zdm_core::source).
@@ -122,7 +142,9 @@ pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schem
             findings.push(Finding {
                 rule: info.id,
                 severity: info.severity,
-                message: format!("could not parse: {message}; hazards in this statement may go unreported"),
+                message: format!(
+                    "could not parse: {message}; hazards in this statement may go unreported"
+                ),
                 help: "Check the statement's syntax for the target PostgreSQL version.".into(),
                 file: path.to_string(),
                 span: range.clone(),
@@ -135,12 +157,16 @@ pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schem
     let starts: Vec<usize> = parsed.stmts.iter().map(|s| s.range.start).collect();
     let ignores = ignore::parse(text, &parsed.comments, &lines);
     let enabled = |r: &RuleInfo| opts.rule_enabled(r.id, r.default_enabled);
-    ignore::apply(text, path, &lines, &parsed.comments, &starts, ignores, findings, &enabled)
+    ignore::apply(text, path, &lines, &starts, ignores, findings, &enabled)
 }
 
 /// Lints a migration directory's files in order. Every file is replayed into one catalog;
 /// only files for which `select` returns true are reported (e.g. the pending ones).
-pub fn lint_migrations(files: &[MigrationFile], opts: &Options, select: &dyn Fn(&MigrationFile) -> bool) -> Result<Vec<Finding>, LintError> {
+pub fn lint_migrations(
+    files: &[MigrationFile],
+    opts: &Options,
+    select: &dyn Fn(&MigrationFile) -> bool,
+) -> Result<Vec<Finding>, LintError> {
     check_options(opts)?;
     let mut schema = new_schema(opts);
     let mut findings = Vec::new();

@@ -97,7 +97,8 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let manifest = std::fs::read_to_string(corpus_dir().join("manifest.json")).expect("squawk-cases/manifest.json (shared/ beside the checkout)");
+    let manifest = std::fs::read_to_string(corpus_dir().join("manifest.json"))
+        .expect("squawk-cases/manifest.json (shared/ beside the checkout)");
     let v: serde_json::Value = serde_json::from_str(&manifest).expect("manifest json");
     v.as_array()
         .expect("array")
@@ -123,7 +124,11 @@ fn options(args: &str, text: &str) -> Options {
         if a == "--assume-in-transaction" {
             o.in_transaction = true;
         } else if let Some(v) = a.strip_prefix("--pg-version=") {
-            o.pg_version = v.split('.').next().and_then(|x| x.parse().ok()).unwrap_or(15);
+            o.pg_version = v
+                .split('.')
+                .next()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(15);
         }
     }
     o
@@ -137,20 +142,30 @@ fn squawk_cases() {
     for case in cases() {
         total += 1;
         let Some((_, zdm_rules, reason)) = MAP.iter().find(|(s, _, _)| *s == case.rule) else {
-            failures.push(format!("{}: squawk rule {} has no mapping", case.path, case.rule));
+            failures.push(format!(
+                "{}: squawk rule {} has no mapping",
+                case.path, case.rule
+            ));
             continue;
         };
         let entry = per_rule.entry(case.rule.clone()).or_default();
         entry.1 += 1;
         if zdm_rules.is_empty() {
-            assert!(!reason.is_empty(), "{} maps to nothing without a reason", case.rule);
+            assert!(
+                !reason.is_empty(),
+                "{} maps to nothing without a reason",
+                case.rule
+            );
             continue;
         }
         let text = std::fs::read_to_string(corpus_dir().join(&case.path)).expect("case file");
         let opts = options(&case.args, &text);
         let mut schema = new_schema(&opts);
         let findings = lint_file(&case.path, &text, &opts, &mut schema).expect("lint");
-        let filter = FILTER.iter().find(|(r, _)| *r == case.rule).map(|(_, f)| *f);
+        let filter = FILTER
+            .iter()
+            .find(|(r, _)| *r == case.rule)
+            .map(|(_, f)| *f);
         let flagged = findings
             .iter()
             .any(|f| zdm_rules.contains(&f.rule) && filter.is_none_or(|t| f.message.contains(t)));
@@ -162,7 +177,10 @@ fn squawk_cases() {
             covered += 1;
             entry.0 += 1;
         } else {
-            let got: Vec<String> = findings.iter().map(|f| format!("{}: {}", f.rule, f.message)).collect();
+            let got: Vec<String> = findings
+                .iter()
+                .map(|f| format!("{}: {}", f.rule, f.message))
+                .collect();
             failures.push(format!(
                 "{} [{}] squawk {} ; zdm {} (mapped {:?})\n    {}\n    got: {:#?}",
                 case.path,
@@ -179,5 +197,10 @@ fn squawk_cases() {
     for (rule, (ok, n)) in &per_rule {
         println!("  {rule:48} {ok:>3}/{n}");
     }
-    assert!(failures.is_empty(), "{} case(s) disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

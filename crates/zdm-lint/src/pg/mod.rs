@@ -67,7 +67,14 @@ impl Cx<'_> {
         !self.schema.is_new(table)
     }
 
-    pub fn report(&mut self, rule: &'static RuleInfo, span: Range<usize>, message: String, help: String, locks: Option<String>) {
+    pub fn report(
+        &mut self,
+        rule: &'static RuleInfo,
+        span: Range<usize>,
+        message: String,
+        help: String,
+        locks: Option<String>,
+    ) {
         if !self.opts.rule_enabled(rule.id, rule.default_enabled) {
             return;
         }
@@ -119,10 +126,17 @@ pub(crate) fn parse(text: &str) -> Parsed {
         .iter()
         .map(|e| {
             let r = e.range();
-            (usize::from(r.start())..usize::from(r.end()), e.message().to_string())
+            (
+                usize::from(r.start())..usize::from(r.end()),
+                e.message().to_string(),
+            )
         })
         .collect();
-    Parsed { stmts, comments, errors }
+    Parsed {
+        stmts,
+        comments,
+        errors,
+    }
 }
 
 /// Lints one parsed file, replaying it into `schema`.
@@ -138,7 +152,13 @@ pub(crate) fn lint(cx: &mut Cx, parsed: &Parsed) {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(opts: &'a Options, file: &'a str, text: &'a str, lines: &'a LineIndex, schema: &'a mut Schema) -> Self {
+    pub fn new(
+        opts: &'a Options,
+        file: &'a str,
+        text: &'a str,
+        lines: &'a LineIndex,
+        schema: &'a mut Schema,
+    ) -> Self {
         Cx {
             opts,
             file,

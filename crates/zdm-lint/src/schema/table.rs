@@ -74,11 +74,14 @@ impl Table {
 
     pub fn drop_column(&mut self, name: &str) {
         self.columns.retain(|c| c.name != name);
-        self.constraints.retain(|c| !c.columns.iter().any(|x| x == name));
+        self.constraints
+            .retain(|c| !c.columns.iter().any(|x| x == name));
     }
 
     pub fn constraint(&self, name: &str) -> Option<&Constraint> {
-        self.constraints.iter().find(|c| c.name.as_deref() == Some(name))
+        self.constraints
+            .iter()
+            .find(|c| c.name.as_deref() == Some(name))
     }
 
     /// CHECK constraints whose expression mentions `column`.

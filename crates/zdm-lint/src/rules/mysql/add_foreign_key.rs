@@ -20,9 +20,13 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.foreign_key_checks_off {
         return;
     }
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::AddForeignKey { ref_table, .. } = &s.kind else { continue };
+        let SpecKind::AddForeignKey { ref_table, .. } = &s.kind else {
+            continue;
+        };
         cx.report(
             &RULE,
             s.range.clone(),

@@ -20,13 +20,21 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
         let (columns, name, using) = match &a.kind {
-            ActionKind::AddConstraint(c) if c.kind == ConKind::PrimaryKey => {
-                (c.columns.clone(), con_name(&c.name, &format!("{}_pkey", table.name)), c.using_index.clone())
-            }
-            ActionKind::AddColumn(c) if c.primary_key => (vec![c.name.clone()], con_name(&None, &format!("{}_pkey", table.name)), None),
+            ActionKind::AddConstraint(c) if c.kind == ConKind::PrimaryKey => (
+                c.columns.clone(),
+                con_name(&c.name, &format!("{}_pkey", table.name)),
+                c.using_index.clone(),
+            ),
+            ActionKind::AddColumn(c) if c.primary_key => (
+                vec![c.name.clone()],
+                con_name(&None, &format!("{}_pkey", table.name)),
+                None,
+            ),
             _ => continue,
         };
         // USING INDEX: the columns are the index's. An index the replayed migrations never

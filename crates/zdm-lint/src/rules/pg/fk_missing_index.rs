@@ -18,16 +18,29 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
     example_env: "",
 };
 
+/// (columns, where) of each foreign key in a statement.
+type FkSites = Vec<(Vec<String>, std::ops::Range<usize>)>;
+
 /// FKs are checked at the end of the file, when the indexes created after them are known.
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let (table, fks): (&QName, Vec<(Vec<String>, std::ops::Range<usize>)>) = match &st.kind {
-        Kind::CreateTable { table, columns, constraints, .. } => (
+    let (table, fks): (&QName, FkSites) = match &st.kind {
+        Kind::CreateTable {
+            table,
+            columns,
+            constraints,
+            ..
+        } => (
             table,
             columns
                 .iter()
                 .filter(|c| c.references.is_some())
                 .map(|c| (vec![c.name.clone()], c.range.clone()))
-                .chain(constraints.iter().filter(|c| c.ref_table.is_some()).map(|c| (c.columns.clone(), c.range.clone())))
+                .chain(
+                    constraints
+                        .iter()
+                        .filter(|c| c.ref_table.is_some())
+                        .map(|c| (c.columns.clone(), c.range.clone())),
+                )
                 .collect(),
         ),
         Kind::AlterTable { table, actions } => (
@@ -35,8 +48,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             actions
                 .iter()
                 .filter_map(|a| match &a.kind {
-                    ActionKind::AddConstraint(c) if c.ref_table.is_some() => Some((c.columns.clone(), a.range.clone())),
-                    ActionKind::AddColumn(c) if c.references.is_some() => Some((vec![c.name.clone()], a.range.clone())),
+                    ActionKind::AddConstraint(c) if c.ref_table.is_some() => {
+                        Some((c.columns.clone(), a.range.clone()))
+                    }
+                    ActionKind::AddColumn(c) if c.references.is_some() => {
+                        Some((vec![c.name.clone()], a.range.clone()))
+                    }
                     _ => None,
                 })
                 .collect(),
@@ -57,7 +74,11 @@ pub(crate) fn finish(cx: &mut Cx) {
             continue;
         }
         let idx = pg_ident(&format!("{}_{}_idx", table.name, columns.join("_")));
-        let conc = if cx.existing(&table) { "CONCURRENTLY " } else { "" };
+        let conc = if cx.existing(&table) {
+            "CONCURRENTLY "
+        } else {
+            ""
+        };
         cx.report(
             &RULE,
             range,

@@ -19,7 +19,10 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if let Kind::AlterTable { table, .. } = &st.kind {
         if cx.existing(table) {
-            cx.alters.entry(table.clone()).or_default().push(st.range.clone());
+            cx.alters
+                .entry(table.clone())
+                .or_default()
+                .push(st.range.clone());
         }
     }
 }

@@ -19,7 +19,10 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let pairs: Vec<(QName, QName, std::ops::Range<usize>)> = match &st.kind {
-        Kind::RenameTable { pairs } => pairs.iter().map(|(a, b)| (a.clone(), b.clone(), st.range.clone())).collect(),
+        Kind::RenameTable { pairs } => pairs
+            .iter()
+            .map(|(a, b)| (a.clone(), b.clone(), st.range.clone()))
+            .collect(),
         Kind::AlterTable { table, specs, .. } => specs
             .iter()
             .filter_map(|s| match &s.kind {
