@@ -384,7 +384,20 @@ fn default_expr(node: &SyntaxNode) -> DefaultExpr {
         .iter()
         .skip_while(|t| t.kind() == K::DEFAULT_KW)
         .collect();
-    let text = body.iter().map(|t| t.text()).collect::<Vec<_>>().join(" ");
+    // The expression as written, from its first token to the end of the clause.
+    let text = match body.first() {
+        Some(first) => {
+            let start =
+                usize::from(first.text_range().start()) - usize::from(node.text_range().start());
+            node.text()
+                .to_string()
+                .get(start..)
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        }
+        None => String::new(),
+    };
     let calls = node
         .descendants()
         .filter(|c| c.kind() == K::CALL_EXPR)

@@ -32,7 +32,15 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             .collect(),
         _ => return,
     };
-    // Swapping a shadow table in (`RENAME TABLE t TO t_old, t_new TO t`) keeps the name.
+    // Swapping a shadow table in (`RENAME TABLE t TO t_old, t_new TO t`, what online schema
+    // change tools do) keeps every name working: not a compatibility break.
+    let froms: Vec<&str> = pairs.iter().map(|(a, _, _)| a.name.as_str()).collect();
+    if pairs
+        .iter()
+        .any(|(_, b, _)| froms.contains(&b.name.as_str()))
+    {
+        return;
+    }
     let targets: Vec<String> = pairs.iter().map(|(_, b, _)| b.name.clone()).collect();
     for (from, to, range) in pairs {
         if !cx.existing(&from) || targets.contains(&from.name) {
