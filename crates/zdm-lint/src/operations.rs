@@ -42,7 +42,21 @@ fn column_sql(c: &Column) -> String {
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {d}"));
     }
+    if let Some(r) = &c.references {
+        s.push_str(&format!(
+            " REFERENCES {} ({})",
+            table_sql(&r.table),
+            pg_ident(&r.column)
+        ));
+    }
     s
+}
+
+fn cols_sql(cols: &[String]) -> String {
+    cols.iter()
+        .map(|c| pg_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Lints (and replays) one operations file. `raw` is the file's text, used to point findings
@@ -90,6 +104,45 @@ pub(crate) fn lint(
                 pg_ident(&r.to)
             )),
             Operation::DropTable(d) => Some(format!("DROP TABLE {};", table_sql(&d.name))),
+            Operation::CreateIndex(i) => Some(format!(
+                "CREATE {}INDEX {} ON {} ({}){};",
+                if i.unique { "UNIQUE " } else { "" },
+                pg_ident(&i.name),
+                table_sql(&i.table),
+                i.columns
+                    .iter()
+                    .map(|c| pg_ident(c.column()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                i.predicate
+                    .as_ref()
+                    .map(|p| format!(" WHERE {p}"))
+                    .unwrap_or_default()
+            )),
+            Operation::DropIndex(d) => Some(format!("DROP INDEX {};", table_sql(&d.name))),
+            Operation::CreateConstraint(c) => {
+                let body = match c.constraint_type.as_str() {
+                    "unique" => Some(format!("UNIQUE ({})", cols_sql(&c.columns))),
+                    "primary_key" => Some(format!("PRIMARY KEY ({})", cols_sql(&c.columns))),
+                    "check" => c.check.as_ref().map(|e| format!("CHECK ({e})")),
+                    "foreign_key" => c.references.as_ref().map(|r| {
+                        format!(
+                            "FOREIGN KEY ({}) REFERENCES {} ({})",
+                            cols_sql(&c.columns),
+                            table_sql(&r.table),
+                            cols_sql(&r.columns)
+                        )
+                    }),
+                    _ => None,
+                };
+                body.map(|b| {
+                    format!(
+                        "ALTER TABLE {} ADD CONSTRAINT {} {b};",
+                        table_sql(&c.table),
+                        pg_ident(&c.name)
+                    )
+                })
+            }
             Operation::AlterColumn(a) => {
                 let needs_up = a.data_type.is_some()
                     || a.check.is_some()
@@ -125,11 +178,32 @@ pub(crate) fn lint(
                         locks: None,
                     });
                 }
-                a.data_type.as_ref().map(|t| {
-                    format!(
-                        "ALTER TABLE {} ALTER COLUMN {} TYPE {t};",
-                        table_sql(&a.table),
+                let mut changes = Vec::new();
+                if let Some(t) = &a.data_type {
+                    changes.push(format!("ALTER COLUMN {} TYPE {t}", pg_ident(&a.column)));
+                }
+                match a.nullable {
+                    Some(false) => {
+                        changes.push(format!("ALTER COLUMN {} SET NOT NULL", pg_ident(&a.column)))
+                    }
+                    Some(true) => changes.push(format!(
+                        "ALTER COLUMN {} DROP NOT NULL",
                         pg_ident(&a.column)
+                    )),
+                    None => {}
+                }
+                if let Some(to) = &a.name {
+                    changes.push(format!(
+                        "RENAME COLUMN {} TO {}",
+                        pg_ident(&a.column),
+                        pg_ident(to)
+                    ));
+                }
+                (!changes.is_empty()).then(|| {
+                    format!(
+                        "ALTER TABLE {} {};",
+                        table_sql(&a.table),
+                        changes.join(", ")
                     )
                 })
             }

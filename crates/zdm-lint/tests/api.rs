@@ -204,3 +204,34 @@ fn json_sarif_github() {
         "messages must not break lines"
     );
 }
+
+#[test]
+fn operations_are_replayed_for_later_files() {
+    let create = ops_file(
+        r#"{"operations": [{"create_table": {"name": "items", "columns": [{"name": "id", "type": "bigint", "pk": true}, {"name": "code", "type": "varchar(10)", "nullable": true}]}},
+            {"create_index": {"name": "items_code_idx", "table": "items", "columns": ["code"]}}]}"#,
+    );
+    let widen = MigrationFile {
+        id: "0003_widen".into(),
+        path: PathBuf::from("0003_widen.sql"),
+        checksum: String::new(),
+        body: MigrationBody::Sql(zdm_core::source::SqlMigration {
+            up: "SET statement_timeout = '5s';\nALTER TABLE items ALTER COLUMN code TYPE varchar(20);\nDROP INDEX CONCURRENTLY items_code_idx;".into(),
+            statements: vec![],
+            down: None,
+            no_transaction: true,
+        }),
+    };
+    let findings = lint_migrations(
+        &[create, widen],
+        &Options::postgres(15),
+        &|_: &MigrationFile| true,
+    )
+    .expect("lint");
+    let rules: Vec<_> = findings.iter().map(|f| f.rule).collect();
+    assert!(!rules.contains(&"pg-alter-type-rewrite"), "{findings:#?}");
+    assert!(
+        !rules.contains(&"pg-index-drop-not-concurrent"),
+        "{findings:#?}"
+    );
+}
