@@ -62,7 +62,12 @@ pub(crate) enum Kind {
     Begin,
     Commit,
     Dml,
-    /// Other DDL (CREATE VIEW/PROCEDURE/TRIGGER, DROP VIEW, …): commits implicitly.
+    /// DROP VIEW/PROCEDURE/FUNCTION/TRIGGER/EVENT, CREATE OR REPLACE VIEW/…, REVOKE: removes
+    /// or changes something running code may use (`what` describes it).
+    Compat {
+        what: String,
+    },
+    /// Other DDL (CREATE VIEW/PROCEDURE/TRIGGER, GRANT, …): commits implicitly.
     OtherDdl,
     Other,
 }
@@ -98,6 +103,7 @@ pub(crate) enum SpecKind {
     },
     AlterColumnDefault {
         name: String,
+        drop: bool,
     },
     RenameColumn {
         from: String,

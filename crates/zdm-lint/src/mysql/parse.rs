@@ -181,7 +181,9 @@ fn kind(p: &mut P) -> Kind {
             }
         }
         "CREATE" => {
+            let save = p.i;
             p.eat_seq(&["OR", "REPLACE"]);
+            let or_replace = p.i > save;
             let temporary = p.eat("TEMPORARY");
             let idx_kind = if p.eat("UNIQUE") {
                 Some(IndexKind::Unique)
@@ -259,6 +261,18 @@ fn kind(p: &mut P) -> Kind {
                     temporary,
                 };
             }
+            if or_replace {
+                let what: Vec<String> = p
+                    .rest()
+                    .iter()
+                    .take_while(|t| t.kind == TokKind::Word && !t.is("AS"))
+                    .take(2)
+                    .map(|t| t.raw.clone())
+                    .collect();
+                return Kind::Compat {
+                    what: format!("CREATE OR REPLACE {}", what.join(" ")),
+                };
+            }
             Kind::OtherDdl
         }
         "DROP" => {
@@ -288,6 +302,16 @@ fn kind(p: &mut P) -> Kind {
                 Kind::DropIndex {
                     table: p.qname(),
                     name,
+                }
+            } else if let Some(w) = ["VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"]
+                .iter()
+                .find(|w| p.peek_is(w))
+            {
+                p.i += 1;
+                p.eat_seq(&["IF", "EXISTS"]);
+                let name = p.qname();
+                Kind::Compat {
+                    what: format!("DROP {w} {name}"),
                 }
             } else {
                 Kind::OtherDdl
@@ -361,7 +385,10 @@ fn kind(p: &mut P) -> Kind {
         "START" if p.peek_is("TRANSACTION") => Kind::Begin,
         "COMMIT" | "ROLLBACK" => Kind::Commit,
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" => Kind::Dml,
-        "GRANT" | "REVOKE" | "ANALYZE" => Kind::OtherDdl,
+        "REVOKE" => Kind::Compat {
+            what: "REVOKE".into(),
+        },
+        "GRANT" | "ANALYZE" => Kind::OtherDdl,
         _ => Kind::Other,
     }
 }
@@ -510,8 +537,10 @@ fn spec_kind(p: &mut P) -> SpecKind {
                 return SpecKind::Option;
             }
             p.eat("COLUMN");
+            let name = p.next().map(Tok::ident).unwrap_or_default();
             SpecKind::AlterColumnDefault {
-                name: p.next().map(Tok::ident).unwrap_or_default(),
+                name,
+                drop: p.peek_is("DROP"),
             }
         }
         "RENAME" => {

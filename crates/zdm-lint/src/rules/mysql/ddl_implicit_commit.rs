@@ -34,6 +34,7 @@ fn is_ddl(k: &Kind) -> bool {
             | Kind::RenameTable { .. }
             | Kind::Truncate { .. }
             | Kind::OtherDdl
+            | Kind::Compat { .. }
     )
 }
 

@@ -62,6 +62,7 @@ pub(crate) static RULES: &[(&RuleInfo, Check)] = &[
     (&compat::RENAME_TABLE, compat::rename_table),
     (&compat::DROP_CONSTRAINT, compat::drop_constraint),
     (&compat::DROP_NOT_NULL, compat::drop_not_null),
+    (&compat::DROP_OTHER, compat::drop_other),
     (&identifier_too_long::RULE, identifier_too_long::check),
 ];
 
