@@ -64,6 +64,12 @@ pub struct Index {
 }
 
 impl Table {
+    /// Whether the replayed migrations created this table (so its indexes and constraints
+    /// are all known), rather than only altering a table that predates them.
+    pub fn replayed(&self) -> bool {
+        self.created_in > 0
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

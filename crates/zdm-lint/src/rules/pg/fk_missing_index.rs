@@ -70,7 +70,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
 pub(crate) fn finish(cx: &mut Cx) {
     let pending = std::mem::take(&mut cx.pending_fks);
     for (table, columns, range) in pending {
-        if cx.schema.table(&table).is_none() || cx.schema.has_leading_index(&table, &columns) {
+        // Only tables whose whole history was replayed: an index created outside the
+        // migrations (or before the baseline) is invisible here.
+        if cx.schema.table(&table).is_none_or(|t| !t.replayed())
+            || cx.schema.has_leading_index(&table, &columns)
+        {
             continue;
         }
         let idx = pg_ident(&format!("{}_{}_idx", table.name, columns.join("_")));
