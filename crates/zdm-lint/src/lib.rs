@@ -8,6 +8,14 @@
 //!   `sql` operations linted and their operations replayed;
 //! * [`rules`]: the rule catalogue (ids, severities, docs), for `--explain` and SARIF;
 //! * [`output`]: human, JSON, SARIF and GitHub renderers.
+//!
+//! For the CLI: `--dialect postgres|mysql` → [`Options::dialect`]; `--pg-version 16` (or
+//! `16.2`: major into `pg_version`, minor into `pg_minor`); `--mysql-version 8.0.35` /
+//! `mariadb-10.11` → [`MysqlVersion::parse`]; `--enable ID|all` / `--disable ID` →
+//! `Options::enable/disable` (unknown ids are a [`LintError`]); `--format
+//! human|json|sarif|github` → [`output`]. `in_transaction` needs no flag: `lint_migrations`
+//! takes it from each file (`-- zdm:no-transaction`, or a statement that cannot run in a
+//! transaction). Suggested exit status: failure when any finding is [`Severity::Error`].
 
 pub mod dialect;
 pub mod finding;
