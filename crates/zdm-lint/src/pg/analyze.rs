@@ -510,6 +510,9 @@ fn action(node: &SyntaxNode) -> Option<Action> {
                     column,
                     what: "SET EXPRESSION",
                 },
+                K::SET_STATISTICS | K::SET_OPTIONS | K::SET_OPTIONS_LIST | K::RESET_OPTIONS => {
+                    ActionKind::Light
+                }
                 K::DROP_EXPRESSION => ActionKind::ColumnOther {
                     column,
                     what: "DROP EXPRESSION",
@@ -567,6 +570,9 @@ fn action(node: &SyntaxNode) -> Option<Action> {
         K::SET_ACCESS_METHOD => ActionKind::Rewrite {
             what: "SET ACCESS METHOD",
         },
+        K::SET_OPTIONS | K::RESET_OPTIONS | K::CLUSTER_ON | K::SET_WITHOUT_CLUSTER => {
+            ActionKind::Light
+        }
         K::SET_SCHEMA => ActionKind::CompatOther { what: "SET SCHEMA" },
         K::NO_INHERIT_TABLE => ActionKind::CompatOther { what: "NO INHERIT" },
         K::DISABLE_TRIGGER => ActionKind::CompatOther {

@@ -86,7 +86,9 @@ pub(crate) fn locks(st: &Stmt, schema: &Schema) -> Vec<(QName, LockMode)> {
                         }
                         ShareRowExclusive
                     }
-                    ActionKind::ValidateConstraint { .. } => ShareUpdateExclusive,
+                    ActionKind::ValidateConstraint { .. } | ActionKind::Light => {
+                        ShareUpdateExclusive
+                    }
                     ActionKind::DetachPartition { concurrently: true }
                     | ActionKind::AttachPartition => ShareUpdateExclusive,
                     _ => AccessExclusive,

@@ -171,6 +171,8 @@ pub(crate) enum ActionKind {
     CompatOther {
         what: &'static str,
     },
+    /// SET STATISTICS, SET (storage options), CLUSTER ON …: only SHARE UPDATE EXCLUSIVE.
+    Light,
     Other,
 }
 
