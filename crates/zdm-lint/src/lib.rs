@@ -79,7 +79,7 @@ pub fn lint_file(
     check_options(opts)?;
     schema.begin_file(path);
     Ok(match opts.dialect {
-        Dialect::Postgres => lint_pg(path, text, opts, schema, true),
+        Dialect::Postgres => lint_pg(path, text, opts, schema, true, Runner::SqlFile),
         Dialect::Mysql => mysql::lint(path, text, opts, schema),
     })
 }
@@ -89,7 +89,7 @@ pub fn replay_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) 
     schema.begin_file(path);
     match opts.dialect {
         Dialect::Postgres => {
-            let _ = lint_pg(path, text, opts, schema, false);
+            let _ = lint_pg(path, text, opts, schema, false, Runner::SqlFile);
         }
         Dialect::Mysql => {
             let _ = mysql::lint(path, text, opts, schema);
@@ -104,12 +104,24 @@ fn has_no_transaction_directive(text: &str) -> bool {
     })
 }
 
+/// How zdm runs the SQL being linted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Runner {
+    /// A `.sql` migration file: one transaction, or statement by statement when it has
+    /// `-- zdm:no-transaction` or a statement that cannot run in a transaction.
+    SqlFile,
+    /// The `up` of a `sql` operation: its statements join the expand transaction, except
+    /// those that cannot run in a transaction, which the planner runs on their own.
+    OperationSql,
+}
+
 pub(crate) fn lint_pg(
     path: &str,
     text: &str,
     opts: &Options,
     schema: &mut Schema,
     report: bool,
+    runner: Runner,
 ) -> Vec<Finding> {
     let lines = LineIndex::new(text);
     let parsed = pg::parse(text);
@@ -119,7 +131,8 @@ pub(crate) fn lint_pg(
     }
     // zdm_core's own classification, applied to our statements (its splitter computes line
     // numbers from the start of the file per statement, which is quadratic on huge files).
-    let implied_switch = file_opts.in_transaction
+    let implied_switch = runner == Runner::SqlFile
+        && file_opts.in_transaction
         && parsed.stmts.iter().any(|st| {
             let text = text.get(st.range.clone()).unwrap_or("").to_string();
             zdm_core::sql::Statement {
@@ -135,6 +148,7 @@ pub(crate) fn lint_pg(
         file_opts.in_transaction = false;
     }
     let mut cx = pg::Cx::new(&file_opts, path, text, &lines, schema);
+    cx.concurrent_split_out = runner == Runner::OperationSql;
     if implied_switch && report {
         rules::pg::implied_no_transaction(&mut cx, &parsed);
     }

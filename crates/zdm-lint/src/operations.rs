@@ -210,7 +210,8 @@ pub(crate) fn lint(
             Operation::Sql(s) => {
                 let mut o = opts.clone();
                 o.in_transaction = true;
-                let sql_findings = crate::lint_pg(path, &s.up, &o, schema, true);
+                let sql_findings =
+                    crate::lint_pg(path, &s.up, &o, schema, true, crate::Runner::OperationSql);
                 // Point at the SQL inside the operations file: same lines, shifted.
                 let first =
                     s.up.lines()
@@ -242,7 +243,7 @@ pub(crate) fn lint(
             _ => None,
         };
         if let Some(sql) = replay {
-            let _ = crate::lint_pg(path, &sql, opts, schema, false);
+            let _ = crate::lint_pg(path, &sql, opts, schema, false, crate::Runner::SqlFile);
         }
     }
     findings

@@ -235,3 +235,20 @@ fn operations_are_replayed_for_later_files() {
         "{findings:#?}"
     );
 }
+
+#[test]
+fn operation_sql_runs_concurrent_statements_on_their_own() {
+    let create = ops_file(
+        r#"{"operations": [{"create_table": {"name": "items", "columns": [{"name": "id", "type": "bigint", "pk": true}, {"name": "code", "type": "text", "nullable": true}]}}]}"#,
+    );
+    let sql = ops_file(
+        r#"{"operations": [{"sql": {"up": "SET statement_timeout = '5s';\nALTER TABLE items ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_code_idx ON items (code)"}}]}"#,
+    );
+    let findings = lint_migrations(
+        &[create, sql],
+        &Options::postgres(15),
+        &|f: &MigrationFile| f.id == "0002_ops",
+    )
+    .expect("lint");
+    assert!(findings.is_empty(), "{findings:#?}");
+}

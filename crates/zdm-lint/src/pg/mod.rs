@@ -58,6 +58,9 @@ pub(crate) struct Cx<'a> {
     pub pending_fks: Vec<(QName, Vec<String>, Range<usize>)>,
     pub reported_lock_timeout: bool,
     pub reported_statement_timeout: bool,
+    /// Statements that cannot run in a transaction are run on their own by the runner
+    /// (operation SQL), so only an explicit BEGIN makes them fail.
+    pub concurrent_split_out: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -90,6 +93,17 @@ impl Cx<'_> {
             column,
             locks,
         });
+    }
+
+    /// Whether PostgreSQL refuses `st` inside a transaction (zdm_core's classification).
+    pub fn must_run_outside_transaction(&self, st: &Stmt) -> bool {
+        zdm_core::sql::Statement {
+            text: self.slice(&st.range).to_string(),
+            offset: st.range.start,
+            line: 0,
+            column: 0,
+        }
+        .must_run_outside_transaction()
     }
 
     pub fn slice(&self, r: &Range<usize>) -> &str {
@@ -172,6 +186,7 @@ impl<'a> Cx<'a> {
             pending_fks: Vec::new(),
             reported_lock_timeout: false,
             reported_statement_timeout: false,
+            concurrent_split_out: false,
             findings: Vec::new(),
         }
     }

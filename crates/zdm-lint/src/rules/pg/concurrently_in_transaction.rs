@@ -36,7 +36,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         }
         _ => return,
     };
-    if !cx.tx.active() {
+    if !cx.tx.active() || (cx.concurrent_split_out && !cx.tx.explicit) {
         return;
     }
     let why = if cx.tx.explicit {

@@ -21,7 +21,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let Some((table, mode)) = cx.tx.strong.clone() else {
         return;
     };
-    if !cx.tx.active() {
+    if !cx.tx.active() || (cx.concurrent_split_out && cx.must_run_outside_transaction(st)) {
         return;
     }
     let backfill = matches!(
