@@ -401,3 +401,19 @@ fn mysql_catalog_facts() {
         "compat-rename-column"
     ));
 }
+
+#[test]
+fn pg_user_function_volatility_comes_from_the_migrations() {
+    let stable = "CREATE FUNCTION default_region() RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'eu' $$;\nCREATE TABLE t (id bigint);\n---\nALTER TABLE t ADD COLUMN region text DEFAULT default_region();";
+    assert!(!has(
+        &lint(Postgres, stable, ""),
+        "pg-add-column-volatile-default"
+    ));
+    let volatile = "CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT md5(random()::text) $$;\nCREATE TABLE t (id bigint);\n---\nALTER TABLE t ADD COLUMN code text DEFAULT next_code();";
+    let f = lint(Postgres, volatile, "");
+    assert!(
+        f.iter().any(|x| x.rule == "pg-add-column-volatile-default"
+            && x.message.contains("declared VOLATILE")),
+        "{f:#?}"
+    );
+}

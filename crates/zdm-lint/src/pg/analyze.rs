@@ -10,7 +10,22 @@ pub(crate) fn statement(node: &SyntaxNode) -> Stmt {
     Stmt {
         range: range(node),
         kind: kind(node),
+        function: function(node),
     }
+}
+
+/// A function definition's name and volatility (VOLATILE unless IMMUTABLE or STABLE).
+fn function(node: &SyntaxNode) -> Option<(String, bool)> {
+    if node.kind() != K::CREATE_FUNCTION {
+        return None;
+    }
+    let name = child(node, K::FUNCTION_NAME).map(|n| qname(&n).name)?;
+    let options = child(node, K::FUNC_OPTION_LIST);
+    let not_volatile = options.is_some_and(|o| {
+        o.children()
+            .any(|c| has_kw(&c, "immutable") || has_kw(&c, "stable"))
+    });
+    Some((name, !not_volatile))
 }
 
 fn kind_name(node: &SyntaxNode) -> String {

@@ -7,6 +7,8 @@ use std::ops::Range;
 pub(crate) struct Stmt {
     pub range: Range<usize>,
     pub kind: Kind,
+    /// CREATE [OR REPLACE] FUNCTION: (name, whether it is VOLATILE), for default volatility.
+    pub function: Option<(String, bool)>,
 }
 
 #[derive(Debug, Clone)]

@@ -56,6 +56,9 @@ fn inline_constraints(c: &ColumnDef) -> Vec<Constraint> {
 }
 
 pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
+    if let Some((name, volatile)) = &st.function {
+        cx.schema.define_function(name, *volatile);
+    }
     // Transaction bookkeeping first: which locks this statement leaves held.
     for (table, mode) in locks(st, cx.schema) {
         if mode >= LockMode::ShareRowExclusive && cx.existing(&table) && cx.tx.active() {

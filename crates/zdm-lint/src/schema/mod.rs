@@ -203,6 +203,8 @@ pub struct Schema {
     pub default_schema: String,
     tables: BTreeMap<(String, String), Table>,
     indexes: BTreeMap<(String, String), Index>,
+    /// Functions created by the migrations: name → VOLATILE?
+    functions: BTreeMap<String, bool>,
     /// Counts files, so a table can tell whether the current file created it.
     file_generation: u64,
     /// Whether the current file runs in one transaction (then everything is new until commit).
@@ -294,6 +296,16 @@ impl Schema {
             }
             self.tables.insert(nk, t);
         }
+    }
+
+    /// Records a function defined by a migration and whether it is VOLATILE.
+    pub fn define_function(&mut self, name: &str, volatile: bool) {
+        self.functions.insert(name.to_string(), volatile);
+    }
+
+    /// Whether a function the migrations defined is VOLATILE (None: not defined by them).
+    pub fn function_volatile(&self, name: &str) -> Option<bool> {
+        self.functions.get(name).copied()
     }
 
     pub fn add_index(&mut self, name: &QName, index: Index) {

@@ -11,7 +11,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
     severity: Severity::Error,
     default_enabled: true,
     summary: "ADD COLUMN with a volatile DEFAULT (or any non-NULL default before PG11)",
-    why: "A volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval(), or a function whose volatility is unknown) must be computed per row, so PostgreSQL rewrites the whole table under ACCESS EXCLUSIVE. Before PostgreSQL 11 every non-NULL default rewrites.",
+    why: "A volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval(), a function an earlier migration created without IMMUTABLE/STABLE, or one whose volatility is unknown) must be computed per row, so PostgreSQL rewrites the whole table under ACCESS EXCLUSIVE. Before PostgreSQL 11 every non-NULL default rewrites.",
     versions: "PG11+: constant and STABLE defaults (now(), 'x', 0) are stored in the catalog, no rewrite. PG10 and older: any non-NULL default rewrites.",
     bad: "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();",
     good: "ALTER TABLE orders ADD COLUMN public_id uuid;\nALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();\n-- then backfill existing rows in batches, outside this transaction",
@@ -96,9 +96,19 @@ const NOT_VOLATILE: &[&str] = &[
 ];
 
 /// Why `d` is volatile, if it is (`None` = constant or STABLE).
-pub(crate) fn volatility(d: &DefaultExpr) -> Option<String> {
+pub(crate) fn volatility(d: &DefaultExpr, schema: &crate::schema::Schema) -> Option<String> {
     for f in &d.calls {
         let name = f.rsplit('.').next().unwrap_or(f);
+        // Functions the migrations defined: their declared volatility decides.
+        match schema.function_volatile(name) {
+            Some(true) => {
+                return Some(format!(
+                    "{name}() is declared VOLATILE (the default) in an earlier migration"
+                ))
+            }
+            Some(false) => continue,
+            None => {}
+        }
         if VOLATILE.contains(&name) {
             return Some(format!("{name}() is VOLATILE"));
         }
@@ -128,7 +138,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 d.text
             ))
         } else {
-            volatility(d)
+            volatility(d, cx.schema)
         };
         let Some(reason) = reason else { continue };
         let t = table.pg();
