@@ -26,11 +26,21 @@ pub struct MysqlVersion {
 
 impl MysqlVersion {
     pub const fn mysql(major: u32, minor: u32, patch: u32) -> Self {
-        MysqlVersion { flavor: MysqlFlavor::MySql, major, minor, patch }
+        MysqlVersion {
+            flavor: MysqlFlavor::MySql,
+            major,
+            minor,
+            patch,
+        }
     }
 
     pub const fn mariadb(major: u32, minor: u32, patch: u32) -> Self {
-        MysqlVersion { flavor: MysqlFlavor::MariaDb, major, minor, patch }
+        MysqlVersion {
+            flavor: MysqlFlavor::MariaDb,
+            major,
+            minor,
+            patch,
+        }
     }
 
     pub fn is_mariadb(&self) -> bool {
@@ -58,14 +68,27 @@ impl MysqlVersion {
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
         let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let flavor = if mariadb_named || major >= 10 { MysqlFlavor::MariaDb } else { MysqlFlavor::MySql };
-        Some(MysqlVersion { flavor, major, minor, patch })
+        let flavor = if mariadb_named || major >= 10 {
+            MysqlFlavor::MariaDb
+        } else {
+            MysqlFlavor::MySql
+        };
+        Some(MysqlVersion {
+            flavor,
+            major,
+            minor,
+            patch,
+        })
     }
 }
 
 impl std::fmt::Display for MysqlVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = if self.is_mariadb() { "MariaDB" } else { "MySQL" };
+        let name = if self.is_mariadb() {
+            "MariaDB"
+        } else {
+            "MySQL"
+        };
         write!(f, "{name} {}.{}.{}", self.major, self.minor, self.patch)
     }
 }
@@ -104,12 +127,21 @@ impl Default for Options {
 
 impl Options {
     pub fn postgres(pg_version: u32) -> Self {
-        Options { dialect: Dialect::Postgres, pg_version, ..Options::default() }
+        Options {
+            dialect: Dialect::Postgres,
+            pg_version,
+            ..Options::default()
+        }
     }
 
     pub fn mysql(version: MysqlVersion) -> Self {
         // MySQL DDL commits implicitly, so a file never runs as one transaction.
-        Options { dialect: Dialect::Mysql, mysql_version: version, in_transaction: false, ..Options::default() }
+        Options {
+            dialect: Dialect::Mysql,
+            mysql_version: version,
+            in_transaction: false,
+            ..Options::default()
+        }
     }
 
     /// Whether `rule` (with its default state `on_by_default`) is on.
@@ -127,9 +159,18 @@ mod tests {
 
     #[test]
     fn parses_versions() {
-        assert_eq!(MysqlVersion::parse("8.0.29"), Some(MysqlVersion::mysql(8, 0, 29)));
-        assert_eq!(MysqlVersion::parse("10.11.6-MariaDB"), Some(MysqlVersion::mariadb(10, 11, 6)));
-        assert_eq!(MysqlVersion::parse("mariadb-11.4"), Some(MysqlVersion::mariadb(11, 4, 0)));
+        assert_eq!(
+            MysqlVersion::parse("8.0.29"),
+            Some(MysqlVersion::mysql(8, 0, 29))
+        );
+        assert_eq!(
+            MysqlVersion::parse("10.11.6-MariaDB"),
+            Some(MysqlVersion::mariadb(10, 11, 6))
+        );
+        assert_eq!(
+            MysqlVersion::parse("mariadb-11.4"),
+            Some(MysqlVersion::mariadb(11, 4, 0))
+        );
         assert_eq!(MysqlVersion::parse("x"), None);
     }
 }

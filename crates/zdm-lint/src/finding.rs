@@ -99,7 +99,10 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset);
         let line = self.line_of(offset);
         let start = self.line_start(line).min(offset);
-        let col = text.get(start..offset).map(|s| s.chars().count()).unwrap_or(0);
+        let col = text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
         (line + 1, col + 1)
     }
 

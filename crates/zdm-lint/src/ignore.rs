@@ -30,9 +30,18 @@ const MARKER: &str = "zdm-lint:";
 pub(crate) fn parse(text: &str, comments: &[Range<usize>], lines: &LineIndex) -> Vec<Ignore> {
     let mut out = Vec::new();
     for r in comments {
-        let Some(c) = text.get(r.clone()) else { continue };
-        let body = c.trim_start_matches("--").trim_start_matches('#').trim_start_matches("/*").trim_end_matches("*/").trim();
-        let Some(rest) = body.strip_prefix(MARKER) else { continue };
+        let Some(c) = text.get(r.clone()) else {
+            continue;
+        };
+        let body = c
+            .trim_start_matches("--")
+            .trim_start_matches('#')
+            .trim_start_matches("/*")
+            .trim_end_matches("*/")
+            .trim();
+        let Some(rest) = body.strip_prefix(MARKER) else {
+            continue;
+        };
         let rest = rest.trim_start();
         let (file_level, rest) = if let Some(r) = rest.strip_prefix("ignore-file") {
             (true, r)
@@ -42,23 +51,37 @@ pub(crate) fn parse(text: &str, comments: &[Range<usize>], lines: &LineIndex) ->
             continue;
         };
         let (ids, reason) = match rest.split_once("--") {
-            Some((ids, reason)) => (ids, Some(reason.trim().to_string()).filter(|r| !r.is_empty())),
+            Some((ids, reason)) => (
+                ids,
+                Some(reason.trim().to_string()).filter(|r| !r.is_empty()),
+            ),
             None => (rest, None),
         };
-        let rules = ids.split([',', ' ', '\t']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
-        out.push(Ignore { rules, reason, file_level, line: lines.line_of(r.start), span: r.clone(), used: false });
+        let rules = ids
+            .split([',', ' ', '\t'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        out.push(Ignore {
+            rules,
+            reason,
+            file_level,
+            line: lines.line_of(r.start),
+            span: r.clone(),
+            used: false,
+        });
     }
     out
 }
 
 /// Lines that hold only a comment (or are inside one) — an ignore block may span several.
-fn comment_only_lines(text: &str, lines: &LineIndex, comments: &[Range<usize>]) -> Vec<bool> {
+fn comment_only_lines(text: &str, lines: &LineIndex) -> Vec<bool> {
     let mut only = vec![false; lines.line_count()];
     for (i, slot) in only.iter_mut().enumerate() {
         let l = lines.line_text(text, i).trim_start();
         *slot = l.starts_with("--") || l.starts_with('#') || l.starts_with("/*");
     }
-    let _ = comments;
     only
 }
 
@@ -68,18 +91,21 @@ pub(crate) fn apply(
     text: &str,
     file: &str,
     lines: &LineIndex,
-    comments: &[Range<usize>],
     stmt_starts: &[usize],
     mut ignores: Vec<Ignore>,
     findings: Vec<Finding>,
     enabled: &dyn Fn(&RuleInfo) -> bool,
 ) -> Vec<Finding> {
-    let only = comment_only_lines(text, lines, comments);
+    let only = comment_only_lines(text, lines);
     let mut out = Vec::with_capacity(findings.len());
     for f in findings {
         // The statement containing the finding: the last one starting at or before it.
         let idx = stmt_starts.partition_point(|&s| s <= f.span.start);
-        let stmt_start = if idx == 0 { f.span.start } else { stmt_starts[idx - 1] };
+        let stmt_start = if idx == 0 {
+            f.span.start
+        } else {
+            stmt_starts[idx - 1]
+        };
         let first_line = lines.line_of(stmt_start);
         let mut silenced = false;
         for ig in ignores.iter_mut() {
@@ -88,7 +114,8 @@ pub(crate) fn apply(
             }
             let applies = ig.file_level || ig.line == first_line || {
                 // A block of comment-only lines directly above the statement.
-                ig.line < first_line && (ig.line..first_line).all(|l| only.get(l).copied().unwrap_or(false))
+                ig.line < first_line
+                    && (ig.line..first_line).all(|l| only.get(l).copied().unwrap_or(false))
             };
             if applies {
                 ig.used = true;
@@ -116,14 +143,23 @@ pub(crate) fn apply(
             out.push(mk(
                 &IGNORE_WITHOUT_REASON,
                 format!("ignore of {} has no reason", ig.rules.join(", ")),
-                format!("Say why it is safe: -- zdm-lint: {} {} -- <reason>", if ig.file_level { "ignore-file" } else { "ignore" }, ig.rules.join(", ")),
+                format!(
+                    "Say why it is safe: -- zdm-lint: {} {} -- <reason>",
+                    if ig.file_level {
+                        "ignore-file"
+                    } else {
+                        "ignore"
+                    },
+                    ig.rules.join(", ")
+                ),
             ));
         }
         if !ig.used && enabled(&UNUSED_IGNORE) {
             out.push(mk(
                 &UNUSED_IGNORE,
                 format!("ignore of {} silences nothing", ig.rules.join(", ")),
-                "Remove it, or move it to the line directly before the statement it is meant for.".into(),
+                "Remove it, or move it to the line directly before the statement it is meant for."
+                    .into(),
             ));
         }
     }

@@ -8,6 +8,14 @@
 //!   `sql` operations linted and their operations replayed;
 //! * [`rules`]: the rule catalogue (ids, severities, docs), for `--explain` and SARIF;
 //! * [`output`]: human, JSON, SARIF and GitHub renderers.
+//!
+//! For the CLI: `--dialect postgres|mysql` → [`Options::dialect`]; `--pg-version 16` (or
+//! `16.2`: major into `pg_version`, minor into `pg_minor`); `--mysql-version 8.0.35` /
+//! `mariadb-10.11` → [`MysqlVersion::parse`]; `--enable ID|all` / `--disable ID` →
+//! `Options::enable/disable` (unknown ids are a [`LintError`]); `--format
+//! human|json|sarif|github` → [`output`]. `in_transaction` needs no flag: `lint_migrations`
+//! takes it from each file (`-- zdm:no-transaction`, or a statement that cannot run in a
+//! transaction). Suggested exit status: failure when any finding is [`Severity::Error`].
 
 pub mod dialect;
 pub mod finding;
@@ -22,7 +30,7 @@ pub mod statements;
 
 pub use dialect::{Dialect, MysqlFlavor, MysqlVersion, Options};
 pub use finding::{Finding, LineIndex, Severity};
-pub use rules::{rule_info, rules, Engine, RuleInfo};
+pub use rules::{rule_doc, rule_info, rules, rules_index, Engine, RuleInfo};
 pub use schema::Schema;
 
 use std::path::Path;
@@ -63,11 +71,16 @@ pub fn new_schema(opts: &Options) -> Schema {
 /// `path` is only reported back in findings. PostgreSQL files follow zdm's runner: a file
 /// runs in one transaction when `opts.in_transaction`, unless it has `-- zdm:no-transaction`
 /// or a statement that cannot run in a transaction (then zdm runs it statement by statement).
-pub fn lint_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) -> Result<Vec<Finding>, LintError> {
+pub fn lint_file(
+    path: &str,
+    text: &str,
+    opts: &Options,
+    schema: &mut Schema,
+) -> Result<Vec<Finding>, LintError> {
     check_options(opts)?;
     schema.begin_file(path);
     Ok(match opts.dialect {
-        Dialect::Postgres => lint_pg(path, text, opts, schema, true),
+        Dialect::Postgres => lint_pg(path, text, opts, schema, true, Runner::SqlFile),
         Dialect::Mysql => mysql::lint(path, text, opts, schema),
     })
 }
@@ -77,7 +90,7 @@ pub fn replay_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) 
     schema.begin_file(path);
     match opts.dialect {
         Dialect::Postgres => {
-            let _ = lint_pg(path, text, opts, schema, false);
+            let _ = lint_pg(path, text, opts, schema, false, Runner::SqlFile);
         }
         Dialect::Mysql => {
             let _ = mysql::lint(path, text, opts, schema);
@@ -86,23 +99,57 @@ pub fn replay_file(path: &str, text: &str, opts: &Options, schema: &mut Schema) 
 }
 
 fn has_no_transaction_directive(text: &str) -> bool {
-    text.lines().any(|l| l.trim().strip_prefix("--").map(str::trim) == Some(zdm_core::source::NO_TRANSACTION_DIRECTIVE))
+    text.lines().any(|l| {
+        l.trim().strip_prefix("--").map(str::trim)
+            == Some(zdm_core::source::NO_TRANSACTION_DIRECTIVE)
+    })
 }
 
-pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schema, report: bool) -> Vec<Finding> {
+/// How zdm runs the SQL being linted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Runner {
+    /// A `.sql` migration file: one transaction, or statement by statement when it has
+    /// `-- zdm:no-transaction` or a statement that cannot run in a transaction.
+    SqlFile,
+    /// The `up` of a `sql` operation: its statements join the expand transaction, except
+    /// those that cannot run in a transaction, which the planner runs on their own.
+    OperationSql,
+}
+
+pub(crate) fn lint_pg(
+    path: &str,
+    text: &str,
+    opts: &Options,
+    schema: &mut Schema,
+    report: bool,
+    runner: Runner,
+) -> Vec<Finding> {
     let lines = LineIndex::new(text);
     let parsed = pg::parse(text);
     let mut file_opts = opts.clone();
     if has_no_transaction_directive(text) {
         file_opts.in_transaction = false;
     }
-    let implied_switch = file_opts.in_transaction
-        && zdm_core::sql::split_statements(text).iter().any(|s| s.must_run_outside_transaction());
+    // zdm_core's own classification, applied to our statements (its splitter computes line
+    // numbers from the start of the file per statement, which is quadratic on huge files).
+    let implied_switch = runner == Runner::SqlFile
+        && file_opts.in_transaction
+        && parsed.stmts.iter().any(|st| {
+            let text = text.get(st.range.clone()).unwrap_or("").to_string();
+            zdm_core::sql::Statement {
+                text,
+                offset: st.range.start,
+                line: 0,
+                column: 0,
+            }
+            .must_run_outside_transaction()
+        });
     if implied_switch {
         // zdm runs such a file statement by statement (see zdm_core::source).
         file_opts.in_transaction = false;
     }
     let mut cx = pg::Cx::new(&file_opts, path, text, &lines, schema);
+    cx.concurrent_split_out = runner == Runner::OperationSql;
     if implied_switch && report {
         rules::pg::implied_no_transaction(&mut cx, &parsed);
     }
@@ -118,7 +165,9 @@ pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schem
             findings.push(Finding {
                 rule: info.id,
                 severity: info.severity,
-                message: format!("could not parse: {message}; hazards in this statement may go unreported"),
+                message: format!(
+                    "could not parse: {message}; hazards in this statement may go unreported"
+                ),
                 help: "Check the statement's syntax for the target PostgreSQL version.".into(),
                 file: path.to_string(),
                 span: range.clone(),
@@ -131,12 +180,16 @@ pub(crate) fn lint_pg(path: &str, text: &str, opts: &Options, schema: &mut Schem
     let starts: Vec<usize> = parsed.stmts.iter().map(|s| s.range.start).collect();
     let ignores = ignore::parse(text, &parsed.comments, &lines);
     let enabled = |r: &RuleInfo| opts.rule_enabled(r.id, r.default_enabled);
-    ignore::apply(text, path, &lines, &parsed.comments, &starts, ignores, findings, &enabled)
+    ignore::apply(text, path, &lines, &starts, ignores, findings, &enabled)
 }
 
 /// Lints a migration directory's files in order. Every file is replayed into one catalog;
 /// only files for which `select` returns true are reported (e.g. the pending ones).
-pub fn lint_migrations(files: &[MigrationFile], opts: &Options, select: &dyn Fn(&MigrationFile) -> bool) -> Result<Vec<Finding>, LintError> {
+pub fn lint_migrations(
+    files: &[MigrationFile],
+    opts: &Options,
+    select: &dyn Fn(&MigrationFile) -> bool,
+) -> Result<Vec<Finding>, LintError> {
     check_options(opts)?;
     let mut schema = new_schema(opts);
     let mut findings = Vec::new();

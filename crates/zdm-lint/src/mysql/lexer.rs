@@ -65,7 +65,8 @@ pub(crate) struct Lexed {
 }
 
 fn starts_with_ci(hay: &[u8], at: usize, needle: &str) -> bool {
-    hay.len() >= at + needle.len() && hay[at..at + needle.len()].eq_ignore_ascii_case(needle.as_bytes())
+    hay.len() >= at + needle.len()
+        && hay[at..at + needle.len()].eq_ignore_ascii_case(needle.as_bytes())
 }
 
 /// Splits `text` into statements and tokens.
@@ -81,13 +82,20 @@ pub(crate) fn lex(text: &str) -> Lexed {
     let flush = |cur: &mut Vec<Tok>, stmts: &mut Vec<RawStmt>| {
         if let (Some(first), Some(last)) = (cur.first(), cur.last()) {
             let range = first.range.start..last.range.end;
-            stmts.push(RawStmt { range, toks: std::mem::take(cur) });
+            stmts.push(RawStmt {
+                range,
+                toks: std::mem::take(cur),
+            });
         }
     };
     while i < b.len() {
         let c = b[i];
         // DELIMITER is a client command: only at the start of a line, outside statements.
-        if at_line_start && cur.is_empty() && starts_with_ci(b, i, "delimiter") && b.get(i + 9).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        if at_line_start
+            && cur.is_empty()
+            && starts_with_ci(b, i, "delimiter")
+            && b.get(i + 9).is_some_and(|c| *c == b' ' || *c == b'\t')
+        {
             let end = text[i..].find('\n').map(|e| i + e).unwrap_or(b.len());
             let d = text[i + 9..end].trim();
             if !d.is_empty() {
@@ -113,7 +121,12 @@ pub(crate) fn lex(text: &str) -> Lexed {
         }
         let start = i;
         // Comments.
-        if c == b'#' || (c == b'-' && b.get(i + 1) == Some(&b'-') && b.get(i + 2).is_none_or(|n| n.is_ascii_whitespace() || n.is_ascii_control())) {
+        if c == b'#'
+            || (c == b'-'
+                && b.get(i + 1) == Some(&b'-')
+                && b.get(i + 2)
+                    .is_none_or(|n| n.is_ascii_whitespace() || n.is_ascii_control()))
+        {
             let end = text[i..].find('\n').map(|e| i + e).unwrap_or(b.len());
             comments.push(start..end);
             i = end;
@@ -129,7 +142,10 @@ pub(crate) fn lex(text: &str) -> Lexed {
                 exec_comment = true;
                 continue;
             }
-            let end = text[i + 2..].find("*/").map(|e| i + 2 + e + 2).unwrap_or(b.len());
+            let end = text[i + 2..]
+                .find("*/")
+                .map(|e| i + 2 + e + 2)
+                .unwrap_or(b.len());
             comments.push(start..end);
             i = end;
             continue;
@@ -166,8 +182,17 @@ pub(crate) fn lex(text: &str) -> Lexed {
                     j += 1;
                 }
             }
-            let kind = if q == b'`' { TokKind::Quoted } else { TokKind::Str };
-            cur.push(Tok { kind, range: start..j, text: String::from_utf8_lossy(&val).into_owned(), raw: text[start..j].to_string() });
+            let kind = if q == b'`' {
+                TokKind::Quoted
+            } else {
+                TokKind::Str
+            };
+            cur.push(Tok {
+                kind,
+                range: start..j,
+                text: String::from_utf8_lossy(&val).into_owned(),
+                raw: text[start..j].to_string(),
+            });
             i = j;
             continue;
         }
@@ -178,24 +203,62 @@ pub(crate) fn lex(text: &str) -> Lexed {
             }
             // `1e10`, `0x1F` and identifiers starting with digits all stay one token.
             let raw = &text[i..j];
-            let kind = if raw.chars().all(|c| c.is_ascii_digit() || c == '.') { TokKind::Number } else { TokKind::Word };
-            cur.push(Tok { kind, range: i..j, text: if kind == TokKind::Word { raw.to_uppercase() } else { raw.to_string() }, raw: raw.to_string() });
+            let kind = if raw.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                TokKind::Number
+            } else {
+                TokKind::Word
+            };
+            cur.push(Tok {
+                kind,
+                range: i..j,
+                text: if kind == TokKind::Word {
+                    raw.to_uppercase()
+                } else {
+                    raw.to_string()
+                },
+                raw: raw.to_string(),
+            });
             i = j;
             continue;
         }
         if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c == b'@' || c >= 0x80 {
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$' || b[j] == b'@' || b[j] >= 0x80) {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric()
+                    || b[j] == b'_'
+                    || b[j] == b'$'
+                    || b[j] == b'@'
+                    || b[j] >= 0x80)
+            {
                 j += 1;
             }
             let raw = &text[i..j];
-            cur.push(Tok { kind: TokKind::Word, range: i..j, text: raw.to_uppercase(), raw: raw.to_string() });
+            cur.push(Tok {
+                kind: TokKind::Word,
+                range: i..j,
+                text: raw.to_uppercase(),
+                raw: raw.to_string(),
+            });
             i = j;
             continue;
         }
         // Punctuation; keep multi-char operators that matter together.
-        let len = if text[i..].starts_with(":=") || text[i..].starts_with("<=") || text[i..].starts_with(">=") || text[i..].starts_with("<>") || text[i..].starts_with("!=") { 2 } else { text[i..].chars().next().map(char::len_utf8).unwrap_or(1) };
-        cur.push(Tok { kind: TokKind::Punct, range: i..i + len, text: text[i..i + len].to_string(), raw: text[i..i + len].to_string() });
+        let len = if text[i..].starts_with(":=")
+            || text[i..].starts_with("<=")
+            || text[i..].starts_with(">=")
+            || text[i..].starts_with("<>")
+            || text[i..].starts_with("!=")
+        {
+            2
+        } else {
+            text[i..].chars().next().map(char::len_utf8).unwrap_or(1)
+        };
+        cur.push(Tok {
+            kind: TokKind::Punct,
+            range: i..i + len,
+            text: text[i..i + len].to_string(),
+            raw: text[i..i + len].to_string(),
+        });
         i += len;
     }
     flush(&mut cur, &mut stmts);
@@ -210,7 +273,15 @@ mod tests {
     fn delimiter_scripts_and_comments() {
         let text = "# c1\nDELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT ';'; END //\nDELIMITER ;\n-- c2\nALTER TABLE `a``b` ADD COLUMN x INT /* x; */; SELECT 'it''s;' ;\n/*!80013 SELECT 2 */;";
         let l = lex(text);
-        assert_eq!(l.stmts.len(), 4, "{:?}", l.stmts.iter().map(|s| &text[s.range.clone()]).collect::<Vec<_>>());
+        assert_eq!(
+            l.stmts.len(),
+            4,
+            "{:?}",
+            l.stmts
+                .iter()
+                .map(|s| &text[s.range.clone()])
+                .collect::<Vec<_>>()
+        );
         assert!(l.stmts[0].toks.iter().any(|t| t.is("PROCEDURE")));
         assert_eq!(l.stmts[1].toks[2].text, "a`b");
         assert_eq!(l.stmts[2].toks[1].text, "it's;");

@@ -37,12 +37,29 @@ impl Cx<'_> {
         !self.schema.is_new(table)
     }
 
-    pub fn report(&mut self, rule: &'static RuleInfo, span: Range<usize>, message: String, help: String, locks: Option<String>) {
+    pub fn report(
+        &mut self,
+        rule: &'static RuleInfo,
+        span: Range<usize>,
+        message: String,
+        help: String,
+        locks: Option<String>,
+    ) {
         if !self.opts.rule_enabled(rule.id, rule.default_enabled) {
             return;
         }
         let (line, column) = self.lines.line_col(self.text, span.start);
-        self.findings.push(Finding { rule: rule.id, severity: rule.severity, message, help, file: self.file.to_string(), span, line, column, locks });
+        self.findings.push(Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            message,
+            help,
+            file: self.file.to_string(),
+            span,
+            line,
+            column,
+            locks,
+        });
     }
 
     pub fn slice(&self, r: &Range<usize>) -> &str {
@@ -78,5 +95,5 @@ pub(crate) fn lint(path: &str, text: &str, opts: &Options, schema: &mut Schema) 
     let starts: Vec<usize> = stmts.iter().map(|s| s.range.start).collect();
     let ignores = crate::ignore::parse(text, &lexed.comments, &lines);
     let enabled = |r: &RuleInfo| opts.rule_enabled(r.id, r.default_enabled);
-    crate::ignore::apply(text, path, &lines, &lexed.comments, &starts, ignores, findings, &enabled)
+    crate::ignore::apply(text, path, &lines, &starts, ignores, findings, &enabled)
 }

@@ -13,21 +13,61 @@ pub(crate) struct Stmt {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    AlterTable { table: QName, online: bool, specs: Vec<Spec>, algorithm: Option<String>, lock: Option<(String, Range<usize>)> },
-    CreateTable { table: QName, columns: Vec<ColumnDef>, fulltext: bool, compressed: bool, temporary: bool },
-    CreateIndex { table: QName, name: String, columns: Vec<String>, kind: IndexKind, algorithm: Option<String>, lock: Option<(String, Range<usize>)> },
-    DropIndex { table: QName, name: String },
-    DropTable { tables: Vec<QName>, temporary: bool },
-    DropDatabase { name: String },
-    RenameTable { pairs: Vec<(QName, QName)> },
-    Optimize { tables: Vec<QName> },
-    Truncate { table: QName },
+    AlterTable {
+        table: QName,
+        online: bool,
+        specs: Vec<Spec>,
+        algorithm: Option<String>,
+        lock: Option<(String, Range<usize>)>,
+    },
+    CreateTable {
+        table: QName,
+        columns: Vec<ColumnDef>,
+        fulltext: bool,
+        compressed: bool,
+        temporary: bool,
+    },
+    CreateIndex {
+        table: QName,
+        name: String,
+        columns: Vec<String>,
+        kind: IndexKind,
+        algorithm: Option<String>,
+        lock: Option<(String, Range<usize>)>,
+    },
+    DropIndex {
+        table: QName,
+        name: String,
+    },
+    DropTable {
+        tables: Vec<QName>,
+        temporary: bool,
+    },
+    DropDatabase {
+        name: String,
+    },
+    RenameTable {
+        pairs: Vec<(QName, QName)>,
+    },
+    Optimize {
+        tables: Vec<QName>,
+    },
+    Truncate {
+        table: QName,
+    },
     /// `SET [SESSION|GLOBAL|@@…] name = value` (each assignment).
-    Set { vars: Vec<(String, String)> },
+    Set {
+        vars: Vec<(String, String)>,
+    },
     Begin,
     Commit,
     Dml,
-    /// Other DDL (CREATE VIEW/PROCEDURE/TRIGGER, DROP VIEW, …): commits implicitly.
+    /// DROP VIEW/PROCEDURE/FUNCTION/TRIGGER/EVENT, CREATE OR REPLACE VIEW/…, REVOKE: removes
+    /// or changes something running code may use (`what` describes it).
+    Compat {
+        what: String,
+    },
+    /// Other DDL (CREATE VIEW/PROCEDURE/TRIGGER, GRANT, …): commits implicitly.
     OtherDdl,
     Other,
 }
@@ -49,20 +89,52 @@ pub(crate) struct Spec {
 
 #[derive(Debug, Clone)]
 pub(crate) enum SpecKind {
-    AddColumn { col: ColumnDef, position: bool },
-    DropColumn { name: String },
+    AddColumn {
+        col: ColumnDef,
+        position: bool,
+    },
+    DropColumn {
+        name: String,
+    },
     /// MODIFY (old = new name) or CHANGE old new.
-    ModifyColumn { old: String, col: ColumnDef },
-    AlterColumnDefault { name: String },
-    RenameColumn { from: String, to: String },
-    AddIndex { kind: IndexKind, name: Option<String>, columns: Vec<String> },
-    DropIndex { name: String },
+    ModifyColumn {
+        old: String,
+        col: ColumnDef,
+    },
+    AlterColumnDefault {
+        name: String,
+        drop: bool,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+    AddIndex {
+        kind: IndexKind,
+        name: Option<String>,
+        columns: Vec<String>,
+    },
+    DropIndex {
+        name: String,
+    },
     DropPrimaryKey,
-    AddForeignKey { name: Option<String>, columns: Vec<String>, ref_table: QName },
-    DropForeignKey { name: String },
-    AddCheck { name: Option<String> },
-    DropConstraint { name: String },
-    RenameTable { to: QName },
+    AddForeignKey {
+        name: Option<String>,
+        columns: Vec<String>,
+        ref_table: QName,
+    },
+    DropForeignKey {
+        name: String,
+    },
+    AddCheck {
+        name: Option<String>,
+    },
+    DropConstraint {
+        name: String,
+    },
+    RenameTable {
+        to: QName,
+    },
     RenameIndex,
     Algorithm(String),
     Lock(String),

@@ -85,7 +85,9 @@ impl<'a> P<'a> {
     /// Skips an optional `=` then returns the next token's text.
     fn option_value(&mut self) -> String {
         self.eat_punct("=");
-        self.next().map(|t| t.text.to_uppercase()).unwrap_or_default()
+        self.next()
+            .map(|t| t.text.to_uppercase())
+            .unwrap_or_default()
     }
 }
 
@@ -120,17 +122,26 @@ fn range_of(t: &[Tok]) -> std::ops::Range<usize> {
 fn names_in(t: &[Tok]) -> Vec<String> {
     split_commas(t)
         .iter()
-        .filter_map(|part| part.iter().find(|x| matches!(x.kind, TokKind::Word | TokKind::Quoted)).map(Tok::ident))
+        .filter_map(|part| {
+            part.iter()
+                .find(|x| matches!(x.kind, TokKind::Word | TokKind::Quoted))
+                .map(Tok::ident)
+        })
         .collect()
 }
 
 pub(crate) fn statement(raw: &RawStmt) -> Stmt {
     let mut p = P { t: &raw.toks, i: 0 };
-    Stmt { range: raw.range.clone(), kind: kind(&mut p) }
+    Stmt {
+        range: raw.range.clone(),
+        kind: kind(&mut p),
+    }
 }
 
 fn kind(p: &mut P) -> Kind {
-    let Some(first) = p.next() else { return Kind::Other };
+    let Some(first) = p.next() else {
+        return Kind::Other;
+    };
     match first.text.as_str() {
         "ALTER" => {
             let online = p.eat("ONLINE");
@@ -142,13 +153,37 @@ fn kind(p: &mut P) -> Kind {
             p.eat_seq(&["IF", "EXISTS"]);
             let table = p.qname();
             let rest = p.rest();
-            let specs: Vec<Spec> = split_commas(rest).into_iter().filter(|s| !s.is_empty()).map(spec).collect();
-            let algorithm = specs.iter().find_map(|s| if let SpecKind::Algorithm(a) = &s.kind { Some(a.clone()) } else { None });
-            let lock = specs.iter().find_map(|s| if let SpecKind::Lock(l) = &s.kind { Some((l.clone(), s.range.clone())) } else { None });
-            Kind::AlterTable { table, online, specs, algorithm, lock }
+            let specs: Vec<Spec> = split_commas(rest)
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .map(spec)
+                .collect();
+            let algorithm = specs.iter().find_map(|s| {
+                if let SpecKind::Algorithm(a) = &s.kind {
+                    Some(a.clone())
+                } else {
+                    None
+                }
+            });
+            let lock = specs.iter().find_map(|s| {
+                if let SpecKind::Lock(l) = &s.kind {
+                    Some((l.clone(), s.range.clone()))
+                } else {
+                    None
+                }
+            });
+            Kind::AlterTable {
+                table,
+                online,
+                specs,
+                algorithm,
+                lock,
+            }
         }
         "CREATE" => {
+            let save = p.i;
             p.eat_seq(&["OR", "REPLACE"]);
+            let or_replace = p.i > save;
             let temporary = p.eat("TEMPORARY");
             let idx_kind = if p.eat("UNIQUE") {
                 Some(IndexKind::Unique)
@@ -178,7 +213,14 @@ fn kind(p: &mut P) -> Kind {
                         lock = Some((p.option_value(), start));
                     }
                 }
-                return Kind::CreateIndex { table, name, columns, kind: idx_kind.unwrap_or(IndexKind::Plain), algorithm, lock };
+                return Kind::CreateIndex {
+                    table,
+                    name,
+                    columns,
+                    kind: idx_kind.unwrap_or(IndexKind::Plain),
+                    algorithm,
+                    lock,
+                };
             }
             if p.eat("TABLE") {
                 p.eat_seq(&["IF", "NOT", "EXISTS"]);
@@ -189,15 +231,47 @@ fn kind(p: &mut P) -> Kind {
                     for part in split_commas(p.group()) {
                         match part.first() {
                             Some(t) if t.is("FULLTEXT") => fulltext = true,
-                            Some(t) if ["PRIMARY", "KEY", "INDEX", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK", "SPATIAL"].iter().any(|w| t.is(w)) => {}
+                            Some(t)
+                                if [
+                                    "PRIMARY",
+                                    "KEY",
+                                    "INDEX",
+                                    "UNIQUE",
+                                    "CONSTRAINT",
+                                    "FOREIGN",
+                                    "CHECK",
+                                    "SPATIAL",
+                                ]
+                                .iter()
+                                .any(|w| t.is(w)) => {}
                             Some(_) => columns.push(column_def(part)),
                             None => {}
                         }
                     }
                 }
                 let rest: Vec<String> = p.rest().iter().map(|t| t.text.to_uppercase()).collect();
-                let compressed = rest.windows(3).any(|w| w[0] == "ROW_FORMAT" && (w[1] == "COMPRESSED" || w[2] == "COMPRESSED"));
-                return Kind::CreateTable { table, columns, fulltext, compressed, temporary };
+                let compressed = rest.windows(3).any(|w| {
+                    w[0] == "ROW_FORMAT" && (w[1] == "COMPRESSED" || w[2] == "COMPRESSED")
+                });
+                return Kind::CreateTable {
+                    table,
+                    columns,
+                    fulltext,
+                    compressed,
+                    temporary,
+                };
+            }
+            if or_replace {
+                let what: Vec<String> = p
+                    .rest()
+                    .iter()
+                    .take_while(|t| t.kind == TokKind::Word && !t.is("AS"))
+                    .take(2)
+                    .map(|t| t.raw.clone())
+                    .collect();
+                return Kind::Compat {
+                    what: format!("CREATE OR REPLACE {}", what.join(" ")),
+                };
             }
             Kind::OtherDdl
         }
@@ -210,17 +284,35 @@ fn kind(p: &mut P) -> Kind {
                     .into_iter()
                     .filter(|s| !s.is_empty())
                     .map(|s| P { t: s, i: 0 }.qname())
-                    .filter(|q| !q.name.eq_ignore_ascii_case("CASCADE") && !q.name.eq_ignore_ascii_case("RESTRICT"))
+                    .filter(|q| {
+                        !q.name.eq_ignore_ascii_case("CASCADE")
+                            && !q.name.eq_ignore_ascii_case("RESTRICT")
+                    })
                     .collect();
                 Kind::DropTable { tables, temporary }
             } else if p.eat("DATABASE") || p.eat("SCHEMA") {
                 p.eat_seq(&["IF", "EXISTS"]);
-                Kind::DropDatabase { name: p.next().map(Tok::ident).unwrap_or_default() }
+                Kind::DropDatabase {
+                    name: p.next().map(Tok::ident).unwrap_or_default(),
+                }
             } else if p.eat("INDEX") {
                 p.eat_seq(&["IF", "EXISTS"]);
                 let name = p.next().map(Tok::ident).unwrap_or_default();
                 p.eat("ON");
-                Kind::DropIndex { table: p.qname(), name }
+                Kind::DropIndex {
+                    table: p.qname(),
+                    name,
+                }
+            } else if let Some(w) = ["VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"]
+                .iter()
+                .find(|w| p.peek_is(w))
+            {
+                p.i += 1;
+                p.eat_seq(&["IF", "EXISTS"]);
+                let name = p.qname();
+                Kind::Compat {
+                    what: format!("DROP {w} {name}"),
+                }
             } else {
                 Kind::OtherDdl
             }
@@ -241,7 +333,12 @@ fn kind(p: &mut P) -> Kind {
             p.eat("NO_WRITE_TO_BINLOG");
             p.eat("LOCAL");
             p.eat("TABLE");
-            Kind::Optimize { tables: split_commas(p.rest()).into_iter().map(|s| P { t: s, i: 0 }.qname()).collect() }
+            Kind::Optimize {
+                tables: split_commas(p.rest())
+                    .into_iter()
+                    .map(|s| P { t: s, i: 0 }.qname())
+                    .collect(),
+            }
         }
         "TRUNCATE" => {
             p.eat("TABLE");
@@ -255,11 +352,30 @@ fn kind(p: &mut P) -> Kind {
                     let name = s[..eq]
                         .iter()
                         .map(|t| t.text.to_lowercase())
-                        .filter(|w| !matches!(w.as_str(), "session" | "global" | "local" | "persist" | "." | "@@session" | "@@global"))
+                        .filter(|w| {
+                            !matches!(
+                                w.as_str(),
+                                "session"
+                                    | "global"
+                                    | "local"
+                                    | "persist"
+                                    | "."
+                                    | "@@session"
+                                    | "@@global"
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("");
-                    let name = name.trim_start_matches("@@").trim_start_matches("session.").trim_start_matches("global.").to_string();
-                    let value = s[eq + 1..].iter().map(|t| t.text.clone()).collect::<Vec<_>>().join(" ");
+                    let name = name
+                        .trim_start_matches("@@")
+                        .trim_start_matches("session.")
+                        .trim_start_matches("global.")
+                        .to_string();
+                    let value = s[eq + 1..]
+                        .iter()
+                        .map(|t| t.text.clone())
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     Some((name, value))
                 })
                 .collect();
@@ -269,7 +385,10 @@ fn kind(p: &mut P) -> Kind {
         "START" if p.peek_is("TRANSACTION") => Kind::Begin,
         "COMMIT" | "ROLLBACK" => Kind::Commit,
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" => Kind::Dml,
-        "GRANT" | "REVOKE" | "ANALYZE" => Kind::OtherDdl,
+        "REVOKE" => Kind::Compat {
+            what: "REVOKE".into(),
+        },
+        "GRANT" | "ANALYZE" => Kind::OtherDdl,
         _ => Kind::Other,
     }
 }
@@ -302,14 +421,19 @@ fn index_kind(p: &mut P) -> Option<IndexKind> {
 }
 
 fn spec_kind(p: &mut P) -> SpecKind {
-    let Some(first) = p.next() else { return SpecKind::Other };
+    let Some(first) = p.next() else {
+        return SpecKind::Other;
+    };
     match first.text.as_str() {
         "ADD" => {
             let mut name = None;
-            if p.eat("CONSTRAINT") {
-                if !(p.peek_is("FOREIGN") || p.peek_is("CHECK") || p.peek_is("UNIQUE") || p.peek_is("PRIMARY")) {
-                    name = p.next().map(Tok::ident);
-                }
+            if p.eat("CONSTRAINT")
+                && !(p.peek_is("FOREIGN")
+                    || p.peek_is("CHECK")
+                    || p.peek_is("UNIQUE")
+                    || p.peek_is("PRIMARY"))
+            {
+                name = p.next().map(Tok::ident);
             }
             if p.eat("FOREIGN") {
                 p.eat("KEY");
@@ -319,18 +443,30 @@ fn spec_kind(p: &mut P) -> SpecKind {
                 }
                 let columns = names_in(p.group());
                 p.eat("REFERENCES");
-                return SpecKind::AddForeignKey { name, columns, ref_table: p.qname() };
+                return SpecKind::AddForeignKey {
+                    name,
+                    columns,
+                    ref_table: p.qname(),
+                };
             }
             if p.eat("CHECK") {
                 return SpecKind::AddCheck { name };
             }
             if let Some(kind) = index_kind(p) {
                 p.eat_seq(&["IF", "NOT", "EXISTS"]);
-                let iname = if p.peek().is_some_and(|t| !t.is_punct("(") && !t.is("USING")) { p.next().map(Tok::ident) } else { None };
+                let iname = if p.peek().is_some_and(|t| !t.is_punct("(") && !t.is("USING")) {
+                    p.next().map(Tok::ident)
+                } else {
+                    None
+                };
                 while p.peek().is_some_and(|t| !t.is_punct("(")) {
                     p.i += 1;
                 }
-                return SpecKind::AddIndex { kind, name: name.or(iname), columns: names_in(p.group()) };
+                return SpecKind::AddIndex {
+                    kind,
+                    name: name.or(iname),
+                    columns: names_in(p.group()),
+                };
             }
             p.eat("COLUMN");
             p.eat_seq(&["IF", "NOT", "EXISTS"]);
@@ -339,10 +475,16 @@ fn spec_kind(p: &mut P) -> SpecKind {
                 // ADD COLUMN (a INT, b INT): treat the first; the rules see each via re-split.
                 let inner = P { t: rest, i: 0 }.group();
                 let cols = split_commas(inner);
-                return SpecKind::AddColumn { col: cols.first().map(|c| column_def(c)).unwrap_or_default(), position: false };
+                return SpecKind::AddColumn {
+                    col: cols.first().map(|c| column_def(c)).unwrap_or_default(),
+                    position: false,
+                };
             }
             let position = rest.iter().any(|t| t.is("FIRST") || t.is("AFTER"));
-            SpecKind::AddColumn { col: column_def(rest), position }
+            SpecKind::AddColumn {
+                col: column_def(rest),
+                position,
+            }
         }
         "DROP" => {
             if p.eat("PRIMARY") {
@@ -350,44 +492,65 @@ fn spec_kind(p: &mut P) -> SpecKind {
             }
             if p.eat("FOREIGN") {
                 p.eat("KEY");
-                return SpecKind::DropForeignKey { name: p.next().map(Tok::ident).unwrap_or_default() };
+                return SpecKind::DropForeignKey {
+                    name: p.next().map(Tok::ident).unwrap_or_default(),
+                };
             }
             if p.eat("CHECK") || p.eat("CONSTRAINT") {
                 p.eat_seq(&["IF", "EXISTS"]);
-                return SpecKind::DropConstraint { name: p.next().map(Tok::ident).unwrap_or_default() };
+                return SpecKind::DropConstraint {
+                    name: p.next().map(Tok::ident).unwrap_or_default(),
+                };
             }
             if p.eat("INDEX") || p.eat("KEY") {
                 p.eat_seq(&["IF", "EXISTS"]);
-                return SpecKind::DropIndex { name: p.next().map(Tok::ident).unwrap_or_default() };
+                return SpecKind::DropIndex {
+                    name: p.next().map(Tok::ident).unwrap_or_default(),
+                };
             }
             p.eat("COLUMN");
             p.eat_seq(&["IF", "EXISTS"]);
-            SpecKind::DropColumn { name: p.next().map(Tok::ident).unwrap_or_default() }
+            SpecKind::DropColumn {
+                name: p.next().map(Tok::ident).unwrap_or_default(),
+            }
         }
         "MODIFY" => {
             p.eat("COLUMN");
             p.eat_seq(&["IF", "EXISTS"]);
             let col = column_def(p.rest());
-            SpecKind::ModifyColumn { old: col.name.clone(), col }
+            SpecKind::ModifyColumn {
+                old: col.name.clone(),
+                col,
+            }
         }
         "CHANGE" => {
             p.eat("COLUMN");
             p.eat_seq(&["IF", "EXISTS"]);
             let old = p.next().map(Tok::ident).unwrap_or_default();
-            SpecKind::ModifyColumn { old, col: column_def(p.rest()) }
+            SpecKind::ModifyColumn {
+                old,
+                col: column_def(p.rest()),
+            }
         }
         "ALTER" => {
             if p.eat("INDEX") || p.eat("CHECK") || p.eat("CONSTRAINT") {
                 return SpecKind::Option;
             }
             p.eat("COLUMN");
-            SpecKind::AlterColumnDefault { name: p.next().map(Tok::ident).unwrap_or_default() }
+            let name = p.next().map(Tok::ident).unwrap_or_default();
+            SpecKind::AlterColumnDefault {
+                name,
+                drop: p.peek_is("DROP"),
+            }
         }
         "RENAME" => {
             if p.eat("COLUMN") {
                 let from = p.next().map(Tok::ident).unwrap_or_default();
                 p.eat("TO");
-                return SpecKind::RenameColumn { from, to: p.next().map(Tok::ident).unwrap_or_default() };
+                return SpecKind::RenameColumn {
+                    from,
+                    to: p.next().map(Tok::ident).unwrap_or_default(),
+                };
             }
             if p.eat("INDEX") || p.eat("KEY") {
                 return SpecKind::RenameIndex;
@@ -399,8 +562,11 @@ fn spec_kind(p: &mut P) -> SpecKind {
         "LOCK" => SpecKind::Lock(p.option_value()),
         "CONVERT" => SpecKind::ConvertCharset,
         "FORCE" => SpecKind::Rebuild("FORCE".into()),
-        "ENGINE" | "ROW_FORMAT" | "KEY_BLOCK_SIZE" => SpecKind::Rebuild(format!("{}={}", first.text, p.option_value())),
-        "DEFAULT" | "CHARACTER" | "CHARSET" | "COLLATE" | "COMMENT" | "AUTO_INCREMENT" | "STATS_PERSISTENT" | "STATS_AUTO_RECALC" | "STATS_SAMPLE_PAGES" => {
+        "ENGINE" | "ROW_FORMAT" | "KEY_BLOCK_SIZE" => {
+            SpecKind::Rebuild(format!("{}={}", first.text, p.option_value()))
+        }
+        "DEFAULT" | "CHARACTER" | "CHARSET" | "COLLATE" | "COMMENT" | "AUTO_INCREMENT"
+        | "STATS_PERSISTENT" | "STATS_AUTO_RECALC" | "STATS_SAMPLE_PAGES" => {
             // A table default charset change is metadata-only for existing columns.
             SpecKind::Option
         }
@@ -411,7 +577,10 @@ fn spec_kind(p: &mut P) -> SpecKind {
 
 /// `name type [attributes…]`.
 pub(crate) fn column_def(t: &[Tok]) -> ColumnDef {
-    let mut col = ColumnDef { range: range_of(t), ..ColumnDef::default() };
+    let mut col = ColumnDef {
+        range: range_of(t),
+        ..ColumnDef::default()
+    };
     let mut p = P { t, i: 0 };
     col.name = p.next().map(Tok::ident).unwrap_or_default();
     // Type: words until '(' or an attribute keyword.
@@ -430,16 +599,39 @@ pub(crate) fn column_def(t: &[Tok]) -> ColumnDef {
                 }
             }
         }
-        while p.peek().is_some_and(|t| t.is("UNSIGNED") || t.is("ZEROFILL") || t.is("SIGNED") || t.is("PRECISION") || t.is("VARYING")) {
+        while p.peek().is_some_and(|t| {
+            t.is("UNSIGNED")
+                || t.is("ZEROFILL")
+                || t.is("SIGNED")
+                || t.is("PRECISION")
+                || t.is("VARYING")
+        }) {
             if let Some(w) = p.next() {
                 words.push(w.text.to_lowercase());
             }
         }
     }
     if !words.is_empty() {
-        let text = t.get(type_start..p.i.min(t.len())).map(|s| s.iter().map(|x| x.raw.as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
-        let text = text.replace(" ( ", "(").replace(" (", "(").replace("( ", "(").replace(" )", ")").replace(" , ", ",");
-        let base: Vec<String> = words.iter().filter(|w| !matches!(w.as_str(), "unsigned" | "zerofill" | "signed")).cloned().collect();
+        let text = t
+            .get(type_start..p.i.min(t.len()))
+            .map(|s| {
+                s.iter()
+                    .map(|x| x.raw.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        let text = text
+            .replace(" ( ", "(")
+            .replace(" (", "(")
+            .replace("( ", "(")
+            .replace(" )", ")")
+            .replace(" , ", ",");
+        let base: Vec<String> = words
+            .iter()
+            .filter(|w| !matches!(w.as_str(), "unsigned" | "zerofill" | "signed"))
+            .cloned()
+            .collect();
         let mut ty = TypeName::from_words(&base, args, false, &text);
         if words.iter().any(|w| w == "unsigned") {
             ty.name.push_str(" unsigned");
@@ -452,10 +644,17 @@ pub(crate) fn column_def(t: &[Tok]) -> ColumnDef {
             "DEFAULT" => {
                 if p.peek().is_some_and(|t| t.is_punct("(")) {
                     let g = p.group();
-                    col.default = Some(Default::Expression(g.iter().map(|x| x.raw.as_str()).collect::<Vec<_>>().join(" ")));
+                    col.default = Some(Default::Expression(
+                        g.iter()
+                            .map(|x| x.raw.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ));
                 } else if let Some(v) = p.next() {
                     let mut lit = v.raw.clone();
-                    if (v.is("CURRENT_TIMESTAMP") || v.is("NOW") || v.is("LOCALTIMESTAMP")) && p.peek().is_some_and(|t| t.is_punct("(")) {
+                    if (v.is("CURRENT_TIMESTAMP") || v.is("NOW") || v.is("LOCALTIMESTAMP"))
+                        && p.peek().is_some_and(|t| t.is_punct("("))
+                    {
                         p.group();
                         lit.push_str("()");
                     } else if v.is_punct("-") {

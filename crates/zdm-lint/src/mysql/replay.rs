@@ -16,7 +16,12 @@ fn column(c: &ColumnDef) -> Column {
 }
 
 fn key(cx: &Cx, q: &QName) -> (String, String) {
-    (q.schema.clone().unwrap_or_else(|| cx.schema.default_schema.clone()), q.name.clone())
+    (
+        q.schema
+            .clone()
+            .unwrap_or_else(|| cx.schema.default_schema.clone()),
+        q.name.clone(),
+    )
 }
 
 pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
@@ -26,7 +31,9 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
                 let v = value.trim_matches(|c| c == '\'' || c == '"').to_string();
                 match name.as_str() {
                     "lock_wait_timeout" => cx.lock_wait_timeout = v.parse().ok(),
-                    "foreign_key_checks" => cx.foreign_key_checks_off = v == "0" || v.eq_ignore_ascii_case("off"),
+                    "foreign_key_checks" => {
+                        cx.foreign_key_checks_off = v == "0" || v.eq_ignore_ascii_case("off")
+                    }
                     "alter_algorithm" => cx.alter_algorithm = Some(v.to_uppercase()),
                     _ => {}
                 }
@@ -34,21 +41,54 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
         }
         Kind::Begin => cx.in_tx = true,
         Kind::Commit => cx.in_tx = false,
-        Kind::CreateTable { table, columns, fulltext, compressed, .. } => {
-            let mut t = Table { columns: columns.iter().map(column).collect(), has_fulltext: *fulltext, compressed: *compressed, ..Table::default() };
+        Kind::CreateTable {
+            table,
+            columns,
+            fulltext,
+            compressed,
+            ..
+        } => {
+            let mut t = Table {
+                columns: columns.iter().map(column).collect(),
+                has_fulltext: *fulltext,
+                compressed: *compressed,
+                ..Table::default()
+            };
             for c in columns.iter().filter(|c| c.primary_key) {
-                t.constraints.push(Constraint { name: None, kind: ConKind::PrimaryKey, columns: vec![c.name.clone()], ref_table: None, expr: None, not_valid: false });
+                t.constraints.push(Constraint {
+                    name: None,
+                    kind: ConKind::PrimaryKey,
+                    columns: vec![c.name.clone()],
+                    ref_table: None,
+                    expr: None,
+                    not_valid: false,
+                });
             }
             cx.schema.create_table(table, t);
         }
-        Kind::CreateIndex { table, name, columns, kind, .. } => {
+        Kind::CreateIndex {
+            table,
+            name,
+            columns,
+            kind,
+            ..
+        } => {
             let k = key(cx, table);
             if *kind == IndexKind::Fulltext {
                 if let Some(t) = cx.schema.table_mut(table) {
                     t.has_fulltext = true;
                 }
             }
-            cx.schema.add_index(&QName::bare(name), Index { table: k, columns: columns.clone(), unique: *kind == IndexKind::Unique, partial: false, fulltext: *kind == IndexKind::Fulltext });
+            cx.schema.add_index(
+                &QName::bare(name),
+                Index {
+                    table: k,
+                    columns: columns.clone(),
+                    unique: *kind == IndexKind::Unique,
+                    partial: false,
+                    fulltext: *kind == IndexKind::Fulltext,
+                },
+            );
         }
         Kind::DropTable { tables, .. } => tables.iter().for_each(|t| cx.schema.drop_table(t)),
         Kind::DropIndex { name, .. } => {
@@ -63,7 +103,9 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
             cx.schema.ensure_table(table);
             let instant = super::super::rules::mysql::instant_ok(cx, table, specs);
             for s in specs {
-                let Some(t) = cx.schema.table_mut(table) else { return };
+                let Some(t) = cx.schema.table_mut(table) else {
+                    return;
+                };
                 match &s.kind {
                     SpecKind::AddColumn { col, .. } => {
                         t.columns.push(column(col));
@@ -87,14 +129,28 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
                             c.name = to.clone();
                         }
                     }
-                    SpecKind::AddIndex { kind, name, columns } => {
+                    SpecKind::AddIndex {
+                        kind,
+                        name,
+                        columns,
+                    } => {
                         if *kind == IndexKind::Fulltext {
                             t.has_fulltext = true;
                         }
                         let (kind, name, columns) = (*kind, name.clone(), columns.clone());
                         let k = key(cx, table);
-                        let iname = name.unwrap_or_else(|| columns.first().cloned().unwrap_or_default());
-                        cx.schema.add_index(&QName::bare(&iname), Index { table: k, columns, unique: matches!(kind, IndexKind::Unique | IndexKind::Primary), partial: false, fulltext: kind == IndexKind::Fulltext });
+                        let iname =
+                            name.unwrap_or_else(|| columns.first().cloned().unwrap_or_default());
+                        cx.schema.add_index(
+                            &QName::bare(&iname),
+                            Index {
+                                table: k,
+                                columns,
+                                unique: matches!(kind, IndexKind::Unique | IndexKind::Primary),
+                                partial: false,
+                                fulltext: kind == IndexKind::Fulltext,
+                            },
+                        );
                     }
                     SpecKind::DropIndex { name } => {
                         let name = name.clone();

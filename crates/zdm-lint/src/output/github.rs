@@ -2,7 +2,9 @@ use crate::finding::{Finding, Severity};
 
 /// Escapes a workflow-command message (data): `%`, `\r`, `\n`.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow-command property value: the data escapes plus `:` and `,`.

@@ -14,7 +14,10 @@ fn level(s: Severity) -> &'static str {
 /// `tool.driver.rules`, each finding a result with a region (1-based lines and columns,
 /// plus the byte range).
 pub fn render(findings: &[Finding], engine: Engine, help_base_uri: &str) -> String {
-    let rules: Vec<&RuleInfo> = crate::rules().iter().filter(|r| r.engine == engine || r.engine == Engine::Any).collect();
+    let rules: Vec<&RuleInfo> = crate::rules()
+        .iter()
+        .filter(|r| r.engine == engine || r.engine == Engine::Any)
+        .collect();
     let rule_objs: Vec<Value> = rules
         .iter()
         .map(|r| {

@@ -29,7 +29,9 @@ impl LockMode {
     pub fn blocks(self) -> &'static str {
         match self {
             LockMode::RowExclusive => "blocks only DDL and explicit SHARE locks",
-            LockMode::ShareUpdateExclusive => "blocks other DDL and VACUUM; reads and writes continue",
+            LockMode::ShareUpdateExclusive => {
+                "blocks other DDL and VACUUM; reads and writes continue"
+            }
             LockMode::Share | LockMode::ShareRowExclusive => "blocks INSERT/UPDATE/DELETE",
             LockMode::Exclusive => "blocks all writes; plain reads continue",
             LockMode::AccessExclusive => "blocks every read and write",
@@ -84,14 +86,21 @@ pub(crate) fn locks(st: &Stmt, schema: &Schema) -> Vec<(QName, LockMode)> {
                         }
                         ShareRowExclusive
                     }
-                    ActionKind::ValidateConstraint { .. } => ShareUpdateExclusive,
-                    ActionKind::DetachPartition { concurrently: true } | ActionKind::AttachPartition => ShareUpdateExclusive,
+                    ActionKind::ValidateConstraint { .. } | ActionKind::Light => {
+                        ShareUpdateExclusive
+                    }
+                    ActionKind::DetachPartition { concurrently: true }
+                    | ActionKind::AttachPartition => ShareUpdateExclusive,
                     _ => AccessExclusive,
                 };
                 add(table, m);
             }
         }
-        Kind::CreateTable { columns, constraints, .. } => {
+        Kind::CreateTable {
+            columns,
+            constraints,
+            ..
+        } => {
             for r in columns.iter().filter_map(|c| c.references.as_ref()) {
                 add(r, ShareRowExclusive);
             }
@@ -99,22 +108,56 @@ pub(crate) fn locks(st: &Stmt, schema: &Schema) -> Vec<(QName, LockMode)> {
                 add(r, ShareRowExclusive);
             }
         }
-        Kind::CreateIndex { table, concurrently, .. } => add(table, if *concurrently { ShareUpdateExclusive } else { Share }),
-        Kind::DropIndex { names, concurrently, .. } => {
+        Kind::CreateIndex {
+            table,
+            concurrently,
+            ..
+        } => add(
+            table,
+            if *concurrently {
+                ShareUpdateExclusive
+            } else {
+                Share
+            },
+        ),
+        Kind::DropIndex {
+            names,
+            concurrently,
+            ..
+        } => {
             for n in names {
                 if let Some(i) = schema.index(n) {
                     let t = QName::new(Some(&i.table.0), &i.table.1);
-                    add(&t, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
+                    add(
+                        &t,
+                        if *concurrently {
+                            ShareUpdateExclusive
+                        } else {
+                            AccessExclusive
+                        },
+                    );
                 }
             }
         }
-        Kind::Refresh { view, concurrently } => add(view, if *concurrently { Exclusive } else { AccessExclusive }),
+        Kind::Refresh { view, concurrently } => add(
+            view,
+            if *concurrently {
+                Exclusive
+            } else {
+                AccessExclusive
+            },
+        ),
         Kind::Truncate { tables, .. } => tables.iter().for_each(|t| add(t, AccessExclusive)),
-        Kind::Drop { what, names, .. } if what == "TABLE" || what == "MATERIALIZED VIEW" || what == "VIEW" => {
+        Kind::Drop { what, names, .. }
+            if what == "TABLE" || what == "MATERIALIZED VIEW" || what == "VIEW" =>
+        {
             names.iter().for_each(|t| add(t, AccessExclusive))
         }
         Kind::CreateTrigger { table } => add(table, ShareRowExclusive),
-        Kind::Reindex { concurrently: false, target } => {
+        Kind::Reindex {
+            concurrently: false,
+            target,
+        } => {
             // The table of an index target is unknown statically; name the target.
             let name = target.split_whitespace().last().unwrap_or_default();
             add(&QName::bare(name), Share)

@@ -58,6 +58,9 @@ pub(crate) struct Cx<'a> {
     pub pending_fks: Vec<(QName, Vec<String>, Range<usize>)>,
     pub reported_lock_timeout: bool,
     pub reported_statement_timeout: bool,
+    /// Statements that cannot run in a transaction are run on their own by the runner
+    /// (operation SQL), so only an explicit BEGIN makes them fail.
+    pub concurrent_split_out: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -67,7 +70,14 @@ impl Cx<'_> {
         !self.schema.is_new(table)
     }
 
-    pub fn report(&mut self, rule: &'static RuleInfo, span: Range<usize>, message: String, help: String, locks: Option<String>) {
+    pub fn report(
+        &mut self,
+        rule: &'static RuleInfo,
+        span: Range<usize>,
+        message: String,
+        help: String,
+        locks: Option<String>,
+    ) {
         if !self.opts.rule_enabled(rule.id, rule.default_enabled) {
             return;
         }
@@ -83,6 +93,17 @@ impl Cx<'_> {
             column,
             locks,
         });
+    }
+
+    /// Whether PostgreSQL refuses `st` inside a transaction (zdm_core's classification).
+    pub fn must_run_outside_transaction(&self, st: &Stmt) -> bool {
+        zdm_core::sql::Statement {
+            text: self.slice(&st.range).to_string(),
+            offset: st.range.start,
+            line: 0,
+            column: 0,
+        }
+        .must_run_outside_transaction()
     }
 
     pub fn slice(&self, r: &Range<usize>) -> &str {
@@ -119,10 +140,17 @@ pub(crate) fn parse(text: &str) -> Parsed {
         .iter()
         .map(|e| {
             let r = e.range();
-            (usize::from(r.start())..usize::from(r.end()), e.message().to_string())
+            (
+                usize::from(r.start())..usize::from(r.end()),
+                e.message().to_string(),
+            )
         })
         .collect();
-    Parsed { stmts, comments, errors }
+    Parsed {
+        stmts,
+        comments,
+        errors,
+    }
 }
 
 /// Lints one parsed file, replaying it into `schema`.
@@ -138,7 +166,13 @@ pub(crate) fn lint(cx: &mut Cx, parsed: &Parsed) {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(opts: &'a Options, file: &'a str, text: &'a str, lines: &'a LineIndex, schema: &'a mut Schema) -> Self {
+    pub fn new(
+        opts: &'a Options,
+        file: &'a str,
+        text: &'a str,
+        lines: &'a LineIndex,
+        schema: &'a mut Schema,
+    ) -> Self {
         Cx {
             opts,
             file,
@@ -152,6 +186,7 @@ impl<'a> Cx<'a> {
             pending_fks: Vec::new(),
             reported_lock_timeout: false,
             reported_statement_timeout: false,
+            concurrent_split_out: false,
             findings: Vec::new(),
         }
     }

@@ -7,43 +7,109 @@ use std::ops::Range;
 pub(crate) struct Stmt {
     pub range: Range<usize>,
     pub kind: Kind,
+    /// CREATE [OR REPLACE] FUNCTION: (name, whether it is VOLATILE), for default volatility.
+    pub function: Option<(String, bool)>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    AlterTable { table: QName, actions: Vec<Action> },
-    CreateTable { table: QName, columns: Vec<ColumnDef>, constraints: Vec<ConstraintDef> },
+    AlterTable {
+        table: QName,
+        actions: Vec<Action>,
+    },
+    CreateTable {
+        table: QName,
+        columns: Vec<ColumnDef>,
+        constraints: Vec<ConstraintDef>,
+    },
     /// CREATE TABLE … AS / SELECT INTO / CREATE MATERIALIZED VIEW: a new relation.
-    CreateTableAs { table: QName },
-    CreateIndex { name: Option<QName>, table: QName, unique: bool, concurrently: bool, columns: Vec<String>, partial: bool, if_not_exists: bool },
-    DropIndex { names: Vec<QName>, concurrently: bool, if_exists: bool },
-    Reindex { concurrently: bool, target: String },
-    Refresh { view: QName, concurrently: bool },
-    Vacuum { full: bool },
+    CreateTableAs {
+        table: QName,
+    },
+    CreateIndex {
+        name: Option<QName>,
+        table: QName,
+        unique: bool,
+        concurrently: bool,
+        columns: Vec<String>,
+        partial: bool,
+        if_not_exists: bool,
+    },
+    DropIndex {
+        names: Vec<QName>,
+        concurrently: bool,
+        if_exists: bool,
+    },
+    Reindex {
+        concurrently: bool,
+        target: String,
+    },
+    Refresh {
+        view: QName,
+        concurrently: bool,
+    },
+    Vacuum {
+        full: bool,
+    },
     Cluster,
-    Truncate { tables: Vec<QName>, cascade: bool },
+    Truncate {
+        tables: Vec<QName>,
+        cascade: bool,
+    },
     /// DROP TABLE/SCHEMA/DATABASE/VIEW/FUNCTION/TYPE/…: `what` is the object keyword(s).
-    Drop { what: String, names: Vec<QName>, if_exists: bool },
-    CreateDomain { check: bool },
+    Drop {
+        what: String,
+        names: Vec<QName>,
+        if_exists: bool,
+    },
+    CreateDomain {
+        check: bool,
+    },
     AlterDomainAddConstraint,
-    EnumAddValue { type_name: QName, positioned: bool },
-    EnumRenameValue { type_name: QName },
+    EnumAddValue {
+        type_name: QName,
+        positioned: bool,
+    },
+    EnumRenameValue {
+        type_name: QName,
+    },
     /// ALTER SCHEMA/VIEW/INDEX/SEQUENCE/… RENAME TO.
-    RenameObject { what: String, name: QName },
+    RenameObject {
+        what: String,
+        name: QName,
+    },
     /// Other expand/contract hazards (CREATE OR REPLACE VIEW, REVOKE, ALTER … SET SCHEMA, …).
-    OtherCompat { what: String },
-    CreateTrigger { table: QName },
-    Set { name: String, value: String },
-    Reset { name: String },
+    OtherCompat {
+        what: String,
+    },
+    CreateTrigger {
+        table: QName,
+    },
+    Set {
+        name: String,
+        value: String,
+    },
+    Reset {
+        name: String,
+    },
     Begin,
     Commit,
     Rollback,
     Savepoint,
     /// UPDATE / DELETE / INSERT / MERGE on a table.
-    Dml { verb: &'static str, table: QName },
-    Lock { tables: Vec<QName>, mode: String },
+    Dml {
+        verb: &'static str,
+        table: QName,
+    },
+    Lock {
+        tables: Vec<QName>,
+        mode: String,
+    },
     /// Other statements that do not create objects (SELECT, COMMENT, GRANT, DO, …).
-    Other { ddl: bool, create: Option<QName> },
+    Other {
+        ddl: bool,
+        create: Option<QName>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -55,26 +121,60 @@ pub(crate) struct Action {
 #[derive(Debug, Clone)]
 pub(crate) enum ActionKind {
     AddColumn(ColumnDef),
-    DropColumn { name: String },
-    AlterType { column: String, ty: TypeName, using: Option<String> },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    SetDefault { column: String },
-    DropDefault { column: String },
+    DropColumn {
+        name: String,
+    },
+    AlterType {
+        column: String,
+        ty: TypeName,
+        using: Option<String>,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+    },
+    DropDefault {
+        column: String,
+    },
     /// ADD GENERATED … AS IDENTITY / SET EXPRESSION / DROP EXPRESSION / DROP IDENTITY.
-    ColumnOther { column: String, what: &'static str },
+    ColumnOther {
+        column: String,
+        what: &'static str,
+    },
     AddConstraint(ConstraintDef),
-    DropConstraint { name: String },
-    ValidateConstraint { name: String },
-    RenameColumn { from: String, to: String },
-    RenameTable { to: String },
+    DropConstraint {
+        name: String,
+    },
+    ValidateConstraint {
+        name: String,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+    RenameTable {
+        to: String,
+    },
     RenameConstraint,
-    DetachPartition { concurrently: bool },
+    DetachPartition {
+        concurrently: bool,
+    },
     AttachPartition,
     /// SET LOGGED/UNLOGGED, SET TABLESPACE, SET ACCESS METHOD: the table is rewritten/moved.
-    Rewrite { what: &'static str },
+    Rewrite {
+        what: &'static str,
+    },
     /// SET SCHEMA, NO INHERIT, DISABLE TRIGGER, REPLICA IDENTITY …: breaks old code.
-    CompatOther { what: &'static str },
+    CompatOther {
+        what: &'static str,
+    },
+    /// SET STATISTICS, SET (storage options), CLUSTER ON …: only SHARE UPDATE EXCLUSIVE.
+    Light,
     Other,
 }
 

@@ -10,7 +10,11 @@ fn column(c: &ColumnDef) -> Column {
         name: c.name.clone(),
         ty: c.ty.clone(),
         not_null: c.not_null,
-        default: c.default.as_ref().filter(|d| !d.is_null).map(|d| d.text.clone()),
+        default: c
+            .default
+            .as_ref()
+            .filter(|d| !d.is_null)
+            .map(|d| d.text.clone()),
     }
 }
 
@@ -52,6 +56,9 @@ fn inline_constraints(c: &ColumnDef) -> Vec<Constraint> {
 }
 
 pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
+    if let Some((name, volatile)) = &st.function {
+        cx.schema.define_function(name, *volatile);
+    }
     // Transaction bookkeeping first: which locks this statement leaves held.
     for (table, mode) in locks(st, cx.schema) {
         if mode >= LockMode::ShareRowExclusive && cx.existing(&table) && cx.tx.active() {
@@ -92,14 +99,25 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
             }
             _ => {}
         },
-        Kind::CreateTable { table, columns, constraints, .. } => {
+        Kind::CreateTable {
+            table,
+            columns,
+            constraints,
+            ..
+        } => {
             let mut t = Table {
                 columns: columns.iter().map(column).collect(),
                 constraints: constraints.iter().map(constraint).collect(),
                 ..Table::default()
             };
-            t.constraints.extend(columns.iter().flat_map(inline_constraints));
-            for c in &constraints.iter().filter(|c| c.kind == ConKind::PrimaryKey).flat_map(|c| c.columns.clone()).collect::<Vec<_>>() {
+            t.constraints
+                .extend(columns.iter().flat_map(inline_constraints));
+            for c in &constraints
+                .iter()
+                .filter(|c| c.kind == ConKind::PrimaryKey)
+                .flat_map(|c| c.columns.clone())
+                .collect::<Vec<_>>()
+            {
                 if let Some(col) = t.column_mut(c) {
                     col.not_null = true;
                 }
@@ -107,17 +125,48 @@ pub(crate) fn apply(cx: &mut Cx, st: &Stmt) {
             cx.schema.create_table(table, t);
         }
         Kind::CreateTableAs { table } => cx.schema.create_table(table, Table::default()),
-        Kind::Other { create: Some(q), .. } => {
+        Kind::Other {
+            create: Some(q), ..
+        } => {
             // Sequences, views, types…: not tables, but record nothing for them.
             let _ = q;
         }
-        Kind::CreateIndex { name, table, unique, columns, partial, .. } => {
-            let key = cx.schema.table(table).map(|t| (t.name.schema.clone().unwrap_or_default(), t.name.name.clone()));
-            let key = key.unwrap_or_else(|| {
-                (table.schema.clone().unwrap_or_else(|| cx.schema.default_schema.clone()), table.name.clone())
+        Kind::CreateIndex {
+            name,
+            table,
+            unique,
+            columns,
+            partial,
+            ..
+        } => {
+            let key = cx.schema.table(table).map(|t| {
+                (
+                    t.name.schema.clone().unwrap_or_default(),
+                    t.name.name.clone(),
+                )
             });
-            let iname = name.clone().unwrap_or_else(|| QName::bare(&format!("{}_{}_idx", table.name, columns.join("_"))));
-            cx.schema.add_index(&iname, Index { table: key, columns: columns.clone(), unique: *unique, partial: *partial, fulltext: false });
+            let key = key.unwrap_or_else(|| {
+                (
+                    table
+                        .schema
+                        .clone()
+                        .unwrap_or_else(|| cx.schema.default_schema.clone()),
+                    table.name.clone(),
+                )
+            });
+            let iname = name.clone().unwrap_or_else(|| {
+                QName::bare(&format!("{}_{}_idx", table.name, columns.join("_")))
+            });
+            cx.schema.add_index(
+                &iname,
+                Index {
+                    table: key,
+                    columns: columns.clone(),
+                    unique: *unique,
+                    partial: *partial,
+                    fulltext: false,
+                },
+            );
         }
         Kind::DropIndex { names, .. } => {
             for n in names {
@@ -151,7 +200,9 @@ fn alter(cx: &mut Cx, table: &QName, actions: &[Action]) {
             cx.schema.rename_table(table, to);
             continue;
         }
-        let Some(t) = cx.schema.table_mut(table) else { continue };
+        let Some(t) = cx.schema.table_mut(table) else {
+            continue;
+        };
         match &a.kind {
             ActionKind::AddColumn(c) => {
                 t.columns.push(column(c));
@@ -190,14 +241,27 @@ fn alter(cx: &mut Cx, table: &QName, actions: &[Action]) {
                 }
                 t.constraints.push(constraint(c));
             }
-            ActionKind::DropConstraint { name } => t.constraints.retain(|c| c.name.as_deref() != Some(name)),
+            ActionKind::DropConstraint { name } => {
+                t.constraints.retain(|c| c.name.as_deref() != Some(name))
+            }
             ActionKind::ValidateConstraint { name } => {
-                if let Some(c) = t.constraints.iter_mut().find(|c| c.name.as_deref() == Some(name)) {
+                if let Some(c) = t
+                    .constraints
+                    .iter_mut()
+                    .find(|c| c.name.as_deref() == Some(name))
+                {
                     c.not_valid = false;
                 } else {
                     // Added by a migration the linter has not seen: remember it as validated
                     // (its definition is unknown; set_not_null matches it by name).
-                    t.constraints.push(Constraint { name: Some(name.clone()), kind: ConKind::Check, columns: vec![], ref_table: None, expr: None, not_valid: false });
+                    t.constraints.push(Constraint {
+                        name: Some(name.clone()),
+                        kind: ConKind::Check,
+                        columns: vec![],
+                        ref_table: None,
+                        expr: None,
+                        not_valid: false,
+                    });
                 }
             }
             ActionKind::RenameColumn { from, to } => {

@@ -40,7 +40,9 @@ pub(crate) fn has_kw(node: &SyntaxNode, word: &str) -> bool {
 
 /// Whether any token under `node` is the keyword `word`.
 pub(crate) fn has_kw_deep(node: &SyntaxNode, word: &str) -> bool {
-    tokens(node).iter().any(|t| t.text().eq_ignore_ascii_case(word))
+    tokens(node)
+        .iter()
+        .any(|t| t.text().eq_ignore_ascii_case(word))
 }
 
 /// An identifier as PostgreSQL stores it: quoted ones unquoted, others lower-cased.
@@ -62,9 +64,16 @@ fn is_name_token(t: &SyntaxToken) -> bool {
     let k = t.kind();
     !matches!(
         k,
-        SyntaxKind::DOT | SyntaxKind::STAR | SyntaxKind::L_PAREN | SyntaxKind::R_PAREN | SyntaxKind::COMMA
+        SyntaxKind::DOT
+            | SyntaxKind::STAR
+            | SyntaxKind::L_PAREN
+            | SyntaxKind::R_PAREN
+            | SyntaxKind::COMMA
     ) && !t.text().eq_ignore_ascii_case("only")
-        && t.text().chars().next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '"' || c == 'U' || c == 'u')
+        && t.text()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '"' || c == 'U' || c == 'u')
 }
 
 /// A (possibly qualified) name from a name node such as TABLE_RELATION_NAME or PATH.
@@ -88,13 +97,20 @@ pub(crate) fn name_of(node: &SyntaxNode) -> String {
 
 /// The first node under `node` of one of `kinds`, as a name.
 pub(crate) fn find_name(node: &SyntaxNode, kinds: &[SyntaxKind]) -> Option<String> {
-    node.descendants().find(|c| kinds.contains(&c.kind())).map(|n| name_of(&n))
+    node.descendants()
+        .find(|c| kinds.contains(&c.kind()))
+        .map(|n| name_of(&n))
 }
 
 /// Column names of a column list node (`(a, b)`), in order.
 pub(crate) fn column_list(node: &SyntaxNode) -> Vec<String> {
     node.descendants()
-        .filter(|c| matches!(c.kind(), SyntaxKind::COLUMN_NAME_REF | SyntaxKind::COLUMN_NAME))
+        .filter(|c| {
+            matches!(
+                c.kind(),
+                SyntaxKind::COLUMN_NAME_REF | SyntaxKind::COLUMN_NAME
+            )
+        })
         .map(|c| name_of(&c))
         .collect()
 }
@@ -135,7 +151,10 @@ pub(crate) fn type_name(node: &SyntaxNode) -> TypeName {
                 }
             }
             _ if depth == 0 && t.text().eq_ignore_ascii_case("array") => array = true,
-            _ if depth == 0 && !t.text().starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"') => {}
+            _ if depth == 0
+                && !t
+                    .text()
+                    .starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"') => {}
             _ if depth == 0 => {
                 let w = ident(t.text());
                 if prev_dot {
@@ -155,5 +174,7 @@ pub(crate) fn type_name(node: &SyntaxNode) -> TypeName {
 
 /// The first type node directly under `node`.
 pub(crate) fn child_type(node: &SyntaxNode) -> Option<TypeName> {
-    node.children().find(|c| is_type_node(c.kind())).map(|n| type_name(&n))
+    node.children()
+        .find(|c| is_type_node(c.kind()))
+        .map(|n| type_name(&n))
 }

@@ -3,9 +3,12 @@
 //! `crate::ignore`. The examples in the metadata are the documentation's examples and are
 //! tested: `bad` must trigger the rule, `good` must not.
 
+mod docs;
 pub(crate) mod meta;
 pub(crate) mod mysql;
 pub(crate) mod pg;
+
+pub use docs::{rule_doc, rules_index};
 
 use crate::finding::Severity;
 use serde::Serialize;
@@ -50,6 +53,7 @@ pub fn rules() -> &'static [RuleInfo] {
     ALL.get_or_init(|| {
         let mut v: Vec<RuleInfo> = pg::RULES.iter().map(|(r, _)| (*r).clone()).collect();
         v.extend(mysql::RULES.iter().map(|(r, _)| (*r).clone()));
+        v.push(crate::operations::ALTER_TYPE_WITHOUT_UP_DOWN.clone());
         v.extend(meta::RULES.iter().map(|r| (*r).clone()));
         v
     })

@@ -22,7 +22,10 @@ pub struct QName {
 
 impl QName {
     pub fn new(schema: Option<&str>, name: &str) -> Self {
-        QName { schema: schema.map(str::to_string), name: name.to_string() }
+        QName {
+            schema: schema.map(str::to_string),
+            name: name.to_string(),
+        }
     }
 
     pub fn bare(name: &str) -> Self {
@@ -58,8 +61,13 @@ impl fmt::Display for QName {
 /// Quotes a PostgreSQL identifier unless it is a plain lower-case name that is not reserved.
 pub fn pg_ident(name: &str) -> String {
     let plain = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !PG_RESERVED.contains(&name);
     if plain {
         name.to_string()
@@ -72,7 +80,9 @@ pub fn pg_ident(name: &str) -> String {
 pub fn my_ident(name: &str) -> String {
     let plain = !name.is_empty()
         && !name.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
         && !MY_RESERVED.contains(&name.to_ascii_lowercase().as_str());
     if plain {
         name.to_string()
@@ -83,19 +93,108 @@ pub fn my_ident(name: &str) -> String {
 
 // The reserved words most likely to appear as names; quoting others is harmless but noisy.
 const PG_RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "both", "case", "cast",
-    "check", "collate", "column", "constraint", "create", "default", "desc", "distinct", "do",
-    "else", "end", "except", "false", "for", "foreign", "from", "grant", "group", "having", "in",
-    "into", "leading", "limit", "not", "null", "offset", "on", "only", "or", "order", "primary",
-    "references", "select", "table", "then", "to", "true", "union", "unique", "user", "using",
-    "when", "where", "with", "window",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "default",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "into",
+    "leading",
+    "limit",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "select",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "when",
+    "where",
+    "with",
+    "window",
 ];
 const MY_RESERVED: &[&str] = &[
-    "add", "all", "alter", "and", "as", "by", "change", "check", "column", "constraint",
-    "create", "default", "delete", "desc", "drop", "foreign", "from", "group", "index", "insert",
-    "interval", "key", "keys", "like", "lock", "match", "not", "null", "on", "or", "order",
-    "primary", "range", "references", "rename", "select", "set", "table", "to", "unique",
-    "update", "usage", "where", "with",
+    "add",
+    "all",
+    "alter",
+    "and",
+    "as",
+    "by",
+    "change",
+    "check",
+    "column",
+    "constraint",
+    "create",
+    "default",
+    "delete",
+    "desc",
+    "drop",
+    "foreign",
+    "from",
+    "group",
+    "index",
+    "insert",
+    "interval",
+    "key",
+    "keys",
+    "like",
+    "lock",
+    "match",
+    "not",
+    "null",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "range",
+    "references",
+    "rename",
+    "select",
+    "set",
+    "table",
+    "to",
+    "unique",
+    "update",
+    "usage",
+    "where",
+    "with",
 ];
 
 /// The catalog. `default_schema` fills in unqualified names (`public` on PostgreSQL).
@@ -104,6 +203,8 @@ pub struct Schema {
     pub default_schema: String,
     tables: BTreeMap<(String, String), Table>,
     indexes: BTreeMap<(String, String), Index>,
+    /// Functions created by the migrations: name → VOLATILE?
+    functions: BTreeMap<String, bool>,
     /// Counts files, so a table can tell whether the current file created it.
     file_generation: u64,
     /// Whether the current file runs in one transaction (then everything is new until commit).
@@ -112,15 +213,26 @@ pub struct Schema {
 
 impl Schema {
     pub fn postgres() -> Self {
-        Schema { default_schema: "public".into(), ..Schema::default() }
+        Schema {
+            default_schema: "public".into(),
+            ..Schema::default()
+        }
     }
 
     pub fn mysql() -> Self {
-        Schema { default_schema: String::new(), ..Schema::default() }
+        Schema {
+            default_schema: String::new(),
+            ..Schema::default()
+        }
     }
 
     fn key(&self, q: &QName) -> (String, String) {
-        (q.schema.clone().unwrap_or_else(|| self.default_schema.clone()), q.name.clone())
+        (
+            q.schema
+                .clone()
+                .unwrap_or_else(|| self.default_schema.clone()),
+            q.name.clone(),
+        )
     }
 
     /// Starts a new file: tables created from now on are "new in this file".
@@ -145,17 +257,20 @@ impl Schema {
     /// Whether `q` was created by the current file (then it is empty and nobody else uses it,
     /// so lock and rewrite rules do not apply).
     pub fn is_new(&self, q: &QName) -> bool {
-        self.table(q).is_some_and(|t| t.created_in == self.file_generation)
+        self.table(q)
+            .is_some_and(|t| t.created_in == self.file_generation)
     }
 
     /// Records `q` as a table that existed before any replayed migration (a table the
     /// migrations alter without having created it), so facts about it can accumulate.
     pub fn ensure_table(&mut self, q: &QName) {
         let k = self.key(q);
-        if !self.tables.contains_key(&k) {
-            let name = QName::new(Some(&k.0), &k.1);
-            self.tables.insert(k, Table { name, created_in: 0, ..Table::default() });
-        }
+        let name = QName::new(Some(&k.0), &k.1);
+        self.tables.entry(k).or_insert_with(|| Table {
+            name,
+            created_in: 0,
+            ..Table::default()
+        });
     }
 
     pub fn create_table(&mut self, q: &QName, mut table: Table) {
@@ -183,6 +298,16 @@ impl Schema {
         }
     }
 
+    /// Records a function defined by a migration and whether it is VOLATILE.
+    pub fn define_function(&mut self, name: &str, volatile: bool) {
+        self.functions.insert(name.to_string(), volatile);
+    }
+
+    /// Whether a function the migrations defined is VOLATILE (None: not defined by them).
+    pub fn function_volatile(&self, name: &str) -> Option<bool> {
+        self.functions.get(name).copied()
+    }
+
     pub fn add_index(&mut self, name: &QName, index: Index) {
         let mut k = self.key(name);
         // An index lives in its table's schema.
@@ -194,10 +319,12 @@ impl Schema {
     pub fn index(&self, name: &QName) -> Option<&Index> {
         match &name.schema {
             Some(_) => self.indexes.get(&self.key(name)),
-            None => self
-                .indexes
-                .get(&self.key(name))
-                .or_else(|| self.indexes.iter().find(|(k, _)| k.1 == name.name).map(|(_, v)| v)),
+            None => self.indexes.get(&self.key(name)).or_else(|| {
+                self.indexes
+                    .iter()
+                    .find(|(k, _)| k.1 == name.name)
+                    .map(|(_, v)| v)
+            }),
         }
     }
 
@@ -227,7 +354,9 @@ impl Schema {
     pub fn has_leading_index(&self, q: &QName, columns: &[String]) -> bool {
         let covers = |idx_cols: &[String]| {
             idx_cols.len() >= columns.len()
-                && columns.iter().all(|c| idx_cols[..columns.len()].contains(c))
+                && columns
+                    .iter()
+                    .all(|c| idx_cols[..columns.len()].contains(c))
         };
         self.indexes_on(q).any(|i| !i.partial && covers(&i.columns))
             || self.table(q).is_some_and(|t| {

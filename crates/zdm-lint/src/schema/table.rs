@@ -64,6 +64,12 @@ pub struct Index {
 }
 
 impl Table {
+    /// Whether the replayed migrations created this table (so its indexes and constraints
+    /// are all known), rather than only altering a table that predates them.
+    pub fn replayed(&self) -> bool {
+        self.created_in > 0
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -74,11 +80,14 @@ impl Table {
 
     pub fn drop_column(&mut self, name: &str) {
         self.columns.retain(|c| c.name != name);
-        self.constraints.retain(|c| !c.columns.iter().any(|x| x == name));
+        self.constraints
+            .retain(|c| !c.columns.iter().any(|x| x == name));
     }
 
     pub fn constraint(&self, name: &str) -> Option<&Constraint> {
-        self.constraints.iter().find(|c| c.name.as_deref() == Some(name))
+        self.constraints
+            .iter()
+            .find(|c| c.name.as_deref() == Some(name))
     }
 
     /// CHECK constraints whose expression mentions `column`.

@@ -15,7 +15,10 @@ impl TypeName {
     /// its numeric modifiers and whether it is an array.
     pub fn from_words(words: &[String], args: Vec<i64>, array: bool, text: &str) -> Self {
         let joined = words.join(" ");
-        let joined = joined.strip_prefix("pg_catalog.").unwrap_or(&joined).to_string();
+        let joined = joined
+            .strip_prefix("pg_catalog.")
+            .unwrap_or(&joined)
+            .to_string();
         let name = match joined.as_str() {
             "int" | "integer" | "int4" => "int4",
             "smallint" | "int2" => "int2",
@@ -37,7 +40,12 @@ impl TypeName {
             other => other,
         }
         .to_string();
-        TypeName { name, args, array, text: text.trim().to_string() }
+        TypeName {
+            name,
+            args,
+            array,
+            text: text.trim().to_string(),
+        }
     }
 
     pub fn is_serial(&self) -> bool {
@@ -47,7 +55,12 @@ impl TypeName {
     /// Whether changing a PostgreSQL column from `self` to `to` is metadata-only (no table
     /// rewrite, no index rebuild). `indexed` says whether the column is indexed (citext↔text
     /// keeps the heap but must rebuild indexes).
-    pub fn pg_change_is_metadata_only(&self, to: &TypeName, pg_version: u32, indexed: bool) -> bool {
+    pub fn pg_change_is_metadata_only(
+        &self,
+        to: &TypeName,
+        pg_version: u32,
+        indexed: bool,
+    ) -> bool {
         if self.array != to.array {
             return false;
         }
@@ -75,10 +88,11 @@ impl TypeName {
                 // Binary-identical since PG12 when the session time zone is UTC.
                 pg_version >= 12 && widened(&self.args, &to.args)
             }
-            ("time", "time") | ("timetz", "timetz") | ("interval", "interval")
-            | ("timestamp", "timestamp") | ("timestamptz", "timestamptz") => {
-                widened(&self.args, &to.args)
-            }
+            ("time", "time")
+            | ("timetz", "timetz")
+            | ("interval", "interval")
+            | ("timestamp", "timestamp")
+            | ("timestamptz", "timestamptz") => widened(&self.args, &to.args),
             ("citext", "text") | ("text", "citext") => !indexed,
             _ => false,
         }
@@ -96,13 +110,29 @@ mod tests {
 
     #[test]
     fn whitelist() {
-        assert!(t("varchar", &[100]).pg_change_is_metadata_only(&t("character varying", &[200]), 15, false));
+        assert!(t("varchar", &[100]).pg_change_is_metadata_only(
+            &t("character varying", &[200]),
+            15,
+            false
+        ));
         assert!(!t("varchar", &[200]).pg_change_is_metadata_only(&t("varchar", &[100]), 15, false));
         assert!(t("varchar", &[10]).pg_change_is_metadata_only(&t("text", &[]), 15, false));
-        assert!(t("numeric", &[10, 2]).pg_change_is_metadata_only(&t("numeric", &[12, 2]), 15, false));
-        assert!(!t("numeric", &[10, 2]).pg_change_is_metadata_only(&t("numeric", &[12, 3]), 15, false));
+        assert!(t("numeric", &[10, 2]).pg_change_is_metadata_only(
+            &t("numeric", &[12, 2]),
+            15,
+            false
+        ));
+        assert!(!t("numeric", &[10, 2]).pg_change_is_metadata_only(
+            &t("numeric", &[12, 3]),
+            15,
+            false
+        ));
         assert!(!t("int", &[]).pg_change_is_metadata_only(&t("bigint", &[]), 15, false));
-        assert!(t("timestamp", &[]).pg_change_is_metadata_only(&t("timestamp with time zone", &[]), 12, false));
+        assert!(t("timestamp", &[]).pg_change_is_metadata_only(
+            &t("timestamp with time zone", &[]),
+            12,
+            false
+        ));
         assert!(!t("timestamp", &[]).pg_change_is_metadata_only(&t("timestamptz", &[]), 11, false));
     }
 }

@@ -3,7 +3,9 @@
 //! A snippet may hold an earlier migration before a line `---`: it is replayed first.
 #![allow(dead_code)]
 
-use zdm_lint::{lint_file, new_schema, replay_file, Dialect, Engine, Finding, MysqlVersion, Options};
+use zdm_lint::{
+    lint_file, new_schema, replay_file, Dialect, Engine, Finding, MysqlVersion, Options,
+};
 
 pub fn options(engine: Engine, env: &str) -> Options {
     let mut o = match engine {
@@ -18,7 +20,11 @@ pub fn options(engine: Engine, env: &str) -> Options {
                 o.pg_minor = p.next().and_then(|x| x.parse().ok());
             }
             Some(("mysql", v)) | Some(("mariadb", v)) => {
-                let prefix = if word.starts_with("mariadb") { "mariadb-" } else { "mysql-" };
+                let prefix = if word.starts_with("mariadb") {
+                    "mariadb-"
+                } else {
+                    "mysql-"
+                };
                 o.mysql_version = MysqlVersion::parse(&format!("{prefix}{v}")).expect("version");
             }
             Some(("enable", id)) => o.enable.push(id.to_string()),

@@ -17,9 +17,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else { continue };
+        let SpecKind::AddColumn { col, .. } = &s.kind else {
+            continue;
+        };
         if !col.auto_increment {
             continue;
         }

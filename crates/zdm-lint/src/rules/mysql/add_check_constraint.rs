@@ -21,7 +21,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if !v.is_mariadb() && !v.at_least(crate::dialect::MysqlFlavor::MySql, 8, 0, 16) {
         return;
     }
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
         if !matches!(s.kind, SpecKind::AddCheck { .. }) {
             continue;

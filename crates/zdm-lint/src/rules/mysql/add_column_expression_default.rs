@@ -18,10 +18,16 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else { continue };
-        let Some(Default::Expression(expr)) = &col.default else { continue };
+        let SpecKind::AddColumn { col, .. } = &s.kind else {
+            continue;
+        };
+        let Some(Default::Expression(expr)) = &col.default else {
+            continue;
+        };
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
         let c = my_ident(&col.name);
         let t = table.my();

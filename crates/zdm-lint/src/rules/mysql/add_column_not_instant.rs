@@ -17,15 +17,27 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     let mut others_block = false;
     for s in specs {
         if let SpecKind::AddColumn { col, position } = &s.kind {
             if let Some(reason) = super::add_column_not_instant(cx, table, col, *position) {
-                if col.auto_increment || col.generated_stored || matches!(col.default, Some(crate::mysql::model::Default::Expression(_))) {
+                if col.auto_increment
+                    || col.generated_stored
+                    || matches!(
+                        col.default,
+                        Some(crate::mysql::model::Default::Expression(_))
+                    )
+                {
                     continue; // their own rules report these
                 }
-                let fix = if *position { "add the column last (drop FIRST/AFTER), or upgrade" } else { "plan for a rebuild (online tool for big tables), or upgrade" };
+                let fix = if *position {
+                    "add the column last (drop FIRST/AFTER), or upgrade"
+                } else {
+                    "plan for a rebuild (online tool for big tables), or upgrade"
+                };
                 cx.report(
                     &RULE,
                     s.range.clone(),
@@ -34,7 +46,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                     None,
                 );
             }
-        } else if !matches!(s.kind, SpecKind::Algorithm(_) | SpecKind::Lock(_)) && !super::instant_ok(cx, table, std::slice::from_ref(s)) {
+        } else if !matches!(s.kind, SpecKind::Algorithm(_) | SpecKind::Lock(_))
+            && !super::instant_ok(cx, table, std::slice::from_ref(s))
+        {
             others_block = true;
         }
     }

@@ -18,9 +18,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else { continue };
+        let SpecKind::AddColumn { col, .. } = &s.kind else {
+            continue;
+        };
         if !col.not_null || col.default.is_some() || col.auto_increment || col.generated {
             continue;
         }

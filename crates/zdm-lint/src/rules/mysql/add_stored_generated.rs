@@ -17,13 +17,21 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else { continue };
+        let SpecKind::AddColumn { col, .. } = &s.kind else {
+            continue;
+        };
         if !col.generated_stored {
             continue;
         }
-        let text = cx.slice(&s.range).replace("STORED", "VIRTUAL").replace("stored", "VIRTUAL").replace("PERSISTENT", "VIRTUAL");
+        let text = cx
+            .slice(&s.range)
+            .replace("STORED", "VIRTUAL")
+            .replace("stored", "VIRTUAL")
+            .replace("PERSISTENT", "VIRTUAL");
         cx.report(
             &RULE,
             s.range.clone(),

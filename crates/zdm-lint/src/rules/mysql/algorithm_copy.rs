@@ -17,13 +17,32 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::AlterTable { table, specs, algorithm, .. } = &st.kind else { return };
+    let Kind::AlterTable {
+        table,
+        specs,
+        algorithm,
+        ..
+    } = &st.kind
+    else {
+        return;
+    };
     if !cx.existing(table) {
         return;
     }
-    let copy_pinned = algorithm.as_deref() == Some("COPY") || (algorithm.is_none() && cx.alter_algorithm.as_deref() == Some("COPY"));
-    let drops_pk = specs.iter().any(|s| matches!(s.kind, SpecKind::DropPrimaryKey));
-    let adds_pk = specs.iter().any(|s| matches!(s.kind, SpecKind::AddIndex { kind: crate::mysql::model::IndexKind::Primary, .. }));
+    let copy_pinned = algorithm.as_deref() == Some("COPY")
+        || (algorithm.is_none() && cx.alter_algorithm.as_deref() == Some("COPY"));
+    let drops_pk = specs
+        .iter()
+        .any(|s| matches!(s.kind, SpecKind::DropPrimaryKey));
+    let adds_pk = specs.iter().any(|s| {
+        matches!(
+            s.kind,
+            SpecKind::AddIndex {
+                kind: crate::mysql::model::IndexKind::Primary,
+                ..
+            }
+        )
+    });
     let reason = if copy_pinned {
         "ALGORITHM=COPY copies the whole table"
     } else if drops_pk && !adds_pk {

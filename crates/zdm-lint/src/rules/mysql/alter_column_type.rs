@@ -26,33 +26,67 @@ fn bytes_per_char(charset: Option<&str>) -> i64 {
 }
 
 /// Whether `from → to` is an in-place VARCHAR extension (same length-prefix size).
-fn varchar_extension(from: &TypeName, from_cs: Option<&str>, to: &TypeName, to_cs: Option<&str>) -> bool {
+fn varchar_extension(
+    from: &TypeName,
+    from_cs: Option<&str>,
+    to: &TypeName,
+    to_cs: Option<&str>,
+) -> bool {
     if from.name != "varchar" || to.name != "varchar" || from_cs != to_cs {
         return false;
     }
-    let (Some(a), Some(b)) = (from.args.first(), to.args.first()) else { return false };
+    let (Some(a), Some(b)) = (from.args.first(), to.args.first()) else {
+        return false;
+    };
     let bpc = bytes_per_char(to_cs);
     b >= a && ((a * bpc <= 255) == (b * bpc <= 255))
 }
 
-pub(crate) fn type_change(cx: &Cx, table: &crate::schema::QName, old: &str, col: &ColumnDef) -> Option<String> {
+pub(crate) fn type_change(
+    cx: &Cx,
+    table: &crate::schema::QName,
+    old: &str,
+    col: &ColumnDef,
+) -> Option<String> {
     let new = col.ty.as_ref()?;
-    let current = cx.schema.table(table).and_then(|t| t.column(old)).and_then(|c| c.ty.clone());
+    let current = cx
+        .schema
+        .table(table)
+        .and_then(|t| t.column(old))
+        .and_then(|c| c.ty.clone());
     match current {
-        None => Some(format!("the current type of {old} is unknown to the linter; {} may be a type change", new.text)),
+        None => Some(format!(
+            "the current type of {old} is unknown to the linter; {} may be a type change",
+            new.text
+        )),
         Some(cur) if cur.name == new.name && cur.args == new.args => None,
-        Some(cur) if varchar_extension(&cur, col.charset.as_deref(), new, col.charset.as_deref()) => None,
+        Some(cur)
+            if varchar_extension(&cur, col.charset.as_deref(), new, col.charset.as_deref()) =>
+        {
+            None
+        }
         Some(cur) if (cur.name == "enum" || cur.name == "set") && cur.name == new.name => None, // my-enum-set-change
         Some(cur) => Some(format!("{} → {}", cur.text, new.text)),
     }
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else { continue };
-        let Some(change) = type_change(cx, table, old, col) else { continue };
-        if col.ty.as_ref().is_some_and(|t| t.name == "enum" || t.name == "set") && !change.contains("→") {
+        let SpecKind::ModifyColumn { old, col } = &s.kind else {
+            continue;
+        };
+        let Some(change) = type_change(cx, table, old, col) else {
+            continue;
+        };
+        if col
+            .ty
+            .as_ref()
+            .is_some_and(|t| t.name == "enum" || t.name == "set")
+            && !change.contains("→")
+        {
             continue;
         }
         cx.report(

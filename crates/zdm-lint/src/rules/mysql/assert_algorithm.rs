@@ -18,7 +18,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     match &st.kind {
-        Kind::AlterTable { table, specs, algorithm, lock, online } => {
+        Kind::AlterTable {
+            table,
+            specs,
+            algorithm,
+            lock,
+            online,
+        } => {
             if !cx.existing(table) {
                 return;
             }
@@ -32,7 +38,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             if algorithm.as_deref() == Some("INPLACE") && lock_none {
                 return;
             }
-            if algorithm.is_none() && cx.alter_algorithm.as_deref().is_some_and(|a| a == "INSTANT" || a == "INPLACE") {
+            if algorithm.is_none()
+                && cx
+                    .alter_algorithm
+                    .as_deref()
+                    .is_some_and(|a| a == "INSTANT" || a == "INPLACE")
+            {
                 return;
             }
             if algorithm.as_deref() == Some("COPY") {
@@ -47,7 +58,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 None,
             );
         }
-        Kind::CreateIndex { table, algorithm, lock, .. } => {
+        Kind::CreateIndex {
+            table,
+            algorithm,
+            lock,
+            ..
+        } => {
             if !cx.existing(table) || algorithm.is_some() || lock.is_some() {
                 return;
             }

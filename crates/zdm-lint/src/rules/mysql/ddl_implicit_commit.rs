@@ -19,7 +19,22 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 fn is_ddl(k: &Kind) -> bool {
     matches!(
         k,
-        Kind::AlterTable { .. } | Kind::CreateTable { temporary: false, .. } | Kind::CreateIndex { .. } | Kind::DropIndex { .. } | Kind::DropTable { temporary: false, .. } | Kind::DropDatabase { .. } | Kind::RenameTable { .. } | Kind::Truncate { .. } | Kind::OtherDdl
+        Kind::AlterTable { .. }
+            | Kind::CreateTable {
+                temporary: false,
+                ..
+            }
+            | Kind::CreateIndex { .. }
+            | Kind::DropIndex { .. }
+            | Kind::DropTable {
+                temporary: false,
+                ..
+            }
+            | Kind::DropDatabase { .. }
+            | Kind::RenameTable { .. }
+            | Kind::Truncate { .. }
+            | Kind::OtherDdl
+            | Kind::Compat { .. }
     )
 }
 

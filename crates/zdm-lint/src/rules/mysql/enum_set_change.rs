@@ -42,7 +42,11 @@ fn members_of(text: &str) -> Vec<String> {
 
 fn storage(kind: &str, n: usize) -> usize {
     if kind == "enum" {
-        if n <= 255 { 1 } else { 2 }
+        if n <= 255 {
+            1
+        } else {
+            2
+        }
     } else {
         match n {
             0..=8 => 1,
@@ -60,7 +64,14 @@ fn old_members(cx: &Cx, table: &QName, old: &str, col: &ColumnDef) -> Option<Opt
     if new.name != "enum" && new.name != "set" {
         return None;
     }
-    Some(cx.schema.table(table).and_then(|t| t.column(old)).and_then(|c| c.ty.clone()).filter(|t| t.name == new.name).map(|t| members_of(&t.text)))
+    Some(
+        cx.schema
+            .table(table)
+            .and_then(|t| t.column(old))
+            .and_then(|c| c.ty.clone())
+            .filter(|t| t.name == new.name)
+            .map(|t| members_of(&t.text)),
+    )
 }
 
 /// Whether the MODIFY is an INSTANT append (also used by the INSTANT table).
@@ -68,17 +79,25 @@ pub(crate) fn is_append(cx: &Cx, table: &QName, old: &str, col: &ColumnDef) -> b
     match old_members(cx, table, old, col) {
         Some(Some(before)) => {
             let kind = col.ty.as_ref().map(|t| t.name.as_str()).unwrap_or("enum");
-            col.members.len() >= before.len() && col.members[..before.len()] == before[..] && storage(kind, before.len()) == storage(kind, col.members.len())
+            col.members.len() >= before.len()
+                && col.members[..before.len()] == before[..]
+                && storage(kind, before.len()) == storage(kind, col.members.len())
         }
         _ => false,
     }
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else { continue };
-        let Some(before) = old_members(cx, table, old, col) else { continue };
+        let SpecKind::ModifyColumn { old, col } = &s.kind else {
+            continue;
+        };
+        let Some(before) = old_members(cx, table, old, col) else {
+            continue;
+        };
         if is_append(cx, table, old, col) {
             continue;
         }

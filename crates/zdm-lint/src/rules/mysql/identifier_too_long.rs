@@ -27,8 +27,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         Kind::AlterTable { specs, .. } => {
             for s in specs {
                 match &s.kind {
-                    SpecKind::AddColumn { col, .. } | SpecKind::ModifyColumn { col, .. } => names.push(col.name.clone()),
-                    SpecKind::AddIndex { name: Some(n), .. } | SpecKind::AddForeignKey { name: Some(n), .. } | SpecKind::AddCheck { name: Some(n) } => names.push(n.clone()),
+                    SpecKind::AddColumn { col, .. } | SpecKind::ModifyColumn { col, .. } => {
+                        names.push(col.name.clone())
+                    }
+                    SpecKind::AddIndex { name: Some(n), .. }
+                    | SpecKind::AddForeignKey { name: Some(n), .. }
+                    | SpecKind::AddCheck { name: Some(n) } => names.push(n.clone()),
                     SpecKind::RenameColumn { to, .. } => names.push(to.clone()),
                     SpecKind::RenameTable { to } => names.push(to.name.clone()),
                     _ => {}
@@ -39,6 +43,15 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         _ => return,
     }
     for n in names.into_iter().filter(|n| n.chars().count() > 64) {
-        cx.report(&RULE, st.range.clone(), format!("identifier {n:?} has {} characters; MySQL's limit is 64 (error 1059)", n.chars().count()), "Use a name of at most 64 characters.".into(), None);
+        cx.report(
+            &RULE,
+            st.range.clone(),
+            format!(
+                "identifier {n:?} has {} characters; MySQL's limit is 64 (error 1059)",
+                n.chars().count()
+            ),
+            "Use a name of at most 64 characters.".into(),
+            None,
+        );
     }
 }

@@ -23,12 +23,16 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             specs
                 .iter()
                 .filter_map(|s| match &s.kind {
-                    SpecKind::AddIndex { kind, .. } if *kind != IndexKind::Primary => Some((s.range.clone(), *kind)),
+                    SpecKind::AddIndex { kind, .. } if *kind != IndexKind::Primary => {
+                        Some((s.range.clone(), *kind))
+                    }
                     _ => None,
                 })
                 .collect(),
         ),
-        Kind::CreateIndex { table, kind, .. } if cx.existing(table) => (table, vec![(st.range.clone(), *kind)]),
+        Kind::CreateIndex { table, kind, .. } if cx.existing(table) => {
+            (table, vec![(st.range.clone(), *kind)])
+        }
         _ => return,
     };
     for (range, kind) in builds {

@@ -18,13 +18,26 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let (table, lock) = match &st.kind {
-        Kind::AlterTable { table, lock: Some(l), .. } | Kind::CreateIndex { table, lock: Some(l), .. } => (table, l),
+        Kind::AlterTable {
+            table,
+            lock: Some(l),
+            ..
+        }
+        | Kind::CreateIndex {
+            table,
+            lock: Some(l),
+            ..
+        } => (table, l),
         _ => return,
     };
     if !cx.existing(table) || !(lock.0 == "SHARED" || lock.0 == "EXCLUSIVE") {
         return;
     }
-    let blocks = if lock.0 == "SHARED" { "blocks every write" } else { "blocks every read and write" };
+    let blocks = if lock.0 == "SHARED" {
+        "blocks every write"
+    } else {
+        "blocks every read and write"
+    };
     cx.report(
         &RULE,
         lock.1.clone(),

@@ -32,10 +32,19 @@ pub(crate) static RULES: &[(&RuleInfo, Check)] = &[
     (&algorithm_copy::RULE, algorithm_copy::check),
     (&assert_algorithm::RULE, assert_algorithm::check),
     (&lock_clause::RULE, lock_clause::check),
-    (&require_lock_wait_timeout::RULE, require_lock_wait_timeout::check),
-    (&add_column_expression_default::RULE, add_column_expression_default::check),
+    (
+        &require_lock_wait_timeout::RULE,
+        require_lock_wait_timeout::check,
+    ),
+    (
+        &add_column_expression_default::RULE,
+        add_column_expression_default::check,
+    ),
     (&add_column_not_instant::RULE, add_column_not_instant::check),
-    (&add_column_not_null_no_default::RULE, add_column_not_null_no_default::check),
+    (
+        &add_column_not_null_no_default::RULE,
+        add_column_not_null_no_default::check,
+    ),
     (&alter_column_type::RULE, alter_column_type::check),
     (&set_not_null::RULE, set_not_null::check),
     (&add_foreign_key::RULE, add_foreign_key::check),
@@ -53,6 +62,7 @@ pub(crate) static RULES: &[(&RuleInfo, Check)] = &[
     (&compat::RENAME_TABLE, compat::rename_table),
     (&compat::DROP_CONSTRAINT, compat::drop_constraint),
     (&compat::DROP_NOT_NULL, compat::drop_not_null),
+    (&compat::DROP_OTHER, compat::drop_other),
     (&identifier_too_long::RULE, identifier_too_long::check),
 ];
 
@@ -65,29 +75,51 @@ pub(crate) fn alter_existing<'s>(cx: &Cx, st: &'s Stmt) -> Option<(&'s QName, &'
 }
 
 /// Why `ADD COLUMN col` cannot be INSTANT on the target server (None = it can).
-pub(crate) fn add_column_not_instant(cx: &Cx, table: &QName, col: &ColumnDef, position: bool) -> Option<String> {
+pub(crate) fn add_column_not_instant(
+    cx: &Cx,
+    table: &QName,
+    col: &ColumnDef,
+    position: bool,
+) -> Option<String> {
     let v = cx.opts.mysql_version;
     let (first_ok, anywhere_ok) = match v.flavor {
         MySql => (v.at_least(MySql, 8, 0, 12), v.at_least(MySql, 8, 0, 29)),
         MariaDb => (v.at_least(MariaDb, 10, 3, 2), v.at_least(MariaDb, 10, 4, 0)),
     };
     if !first_ok {
-        return Some(format!("{v} has no INSTANT ADD COLUMN (MySQL 8.0.12+ / MariaDB 10.3.2+)"));
+        return Some(format!(
+            "{v} has no INSTANT ADD COLUMN (MySQL 8.0.12+ / MariaDB 10.3.2+)"
+        ));
     }
     if position && !anywhere_ok {
         return Some(format!("on {v} only a column added last can be INSTANT (FIRST/AFTER needs MySQL 8.0.29+ / MariaDB 10.4+)"));
     }
-    if col.auto_increment || col.generated_stored || matches!(col.default, Some(Default::Expression(_))) {
-        return Some("AUTO_INCREMENT, STORED generated columns and expression defaults need a table rebuild".into());
+    if col.auto_increment
+        || col.generated_stored
+        || matches!(col.default, Some(Default::Expression(_)))
+    {
+        return Some(
+            "AUTO_INCREMENT, STORED generated columns and expression defaults need a table rebuild"
+                .into(),
+        );
     }
     if let Some(t) = cx.schema.table(table) {
         if t.compressed {
-            return Some("the table is ROW_FORMAT=COMPRESSED, which does not support INSTANT".into());
+            return Some(
+                "the table is ROW_FORMAT=COMPRESSED, which does not support INSTANT".into(),
+            );
         }
         if t.has_fulltext {
-            return Some("the table has a FULLTEXT index (FTS_DOC_ID), which prevents INSTANT ADD COLUMN".into());
+            return Some(
+                "the table has a FULLTEXT index (FTS_DOC_ID), which prevents INSTANT ADD COLUMN"
+                    .into(),
+            );
         }
-        let limit = if v.flavor == MySql && v.at_least(MySql, 9, 1, 0) { 255 } else { 64 };
+        let limit = if v.flavor == MySql && v.at_least(MySql, 9, 1, 0) {
+            255
+        } else {
+            64
+        };
         if v.flavor == MySql && v.at_least(MySql, 8, 0, 29) && t.instant_changes >= limit {
             return Some(format!("the table reached the limit of {limit} instant ADD/DROP COLUMNs (row versions); the next one rebuilds"));
         }
@@ -99,10 +131,17 @@ pub(crate) fn add_column_not_instant(cx: &Cx, table: &QName, col: &ColumnDef, po
 pub(crate) fn instant_ok(cx: &Cx, table: &QName, specs: &[Spec]) -> bool {
     let v = cx.opts.mysql_version;
     specs.iter().all(|s| match &s.kind {
-        SpecKind::AddColumn { col, position } => add_column_not_instant(cx, table, col, *position).is_none(),
+        SpecKind::AddColumn { col, position } => {
+            add_column_not_instant(cx, table, col, *position).is_none()
+        }
         SpecKind::DropColumn { .. } => v.at_least(MySql, 8, 0, 29) || v.at_least(MariaDb, 10, 4, 0),
-        SpecKind::RenameColumn { .. } => v.at_least(MySql, 8, 0, 28) || v.at_least(MariaDb, 10, 3, 0),
-        SpecKind::AlterColumnDefault { .. } | SpecKind::RenameTable { .. } | SpecKind::RenameIndex | SpecKind::Option => true,
+        SpecKind::RenameColumn { .. } => {
+            v.at_least(MySql, 8, 0, 28) || v.at_least(MariaDb, 10, 3, 0)
+        }
+        SpecKind::AlterColumnDefault { .. }
+        | SpecKind::RenameTable { .. }
+        | SpecKind::RenameIndex
+        | SpecKind::Option => true,
         SpecKind::Algorithm(_) | SpecKind::Lock(_) => true,
         SpecKind::ModifyColumn { old, col } => enum_set_change::is_append(cx, table, old, col),
         _ => false,
@@ -121,5 +160,8 @@ pub(crate) fn pin_clause(cx: &Cx, table: &QName, specs: &[Spec]) -> &'static str
 
 /// The statement with `clause` appended (for help texts).
 pub(crate) fn with_clause(cx: &Cx, st: &Stmt, clause: &str) -> String {
-    format!("{}, {clause};", cx.slice(&st.range).trim().trim_end_matches(';'))
+    format!(
+        "{}, {clause};",
+        cx.slice(&st.range).trim().trim_end_matches(';')
+    )
 }

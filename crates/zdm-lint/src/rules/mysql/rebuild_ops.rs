@@ -18,12 +18,24 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let hits: Vec<(std::ops::Range<usize>, String, bool)> = match &st.kind {
-        Kind::Optimize { tables } => tables.iter().filter(|t| cx.existing(t)).map(|t| (st.range.clone(), format!("OPTIMIZE TABLE {t}"), false)).collect(),
+        Kind::Optimize { tables } => tables
+            .iter()
+            .filter(|t| cx.existing(t))
+            .map(|t| (st.range.clone(), format!("OPTIMIZE TABLE {t}"), false))
+            .collect(),
         Kind::AlterTable { table, specs, .. } if cx.existing(table) => specs
             .iter()
             .filter_map(|s| match &s.kind {
-                SpecKind::Rebuild(what) => Some((s.range.clone(), format!("ALTER TABLE {table} {what}"), what == "ORDER BY")),
-                SpecKind::ConvertCharset => Some((s.range.clone(), format!("ALTER TABLE {table} CONVERT TO CHARACTER SET"), true)),
+                SpecKind::Rebuild(what) => Some((
+                    s.range.clone(),
+                    format!("ALTER TABLE {table} {what}"),
+                    what == "ORDER BY",
+                )),
+                SpecKind::ConvertCharset => Some((
+                    s.range.clone(),
+                    format!("ALTER TABLE {table} CONVERT TO CHARACTER SET"),
+                    true,
+                )),
                 _ => None,
             })
             .collect(),

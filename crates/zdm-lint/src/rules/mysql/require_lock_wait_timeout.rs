@@ -20,7 +20,10 @@ const MAX_SECONDS: f64 = 60.0;
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let table = match &st.kind {
-        Kind::AlterTable { table, .. } | Kind::CreateIndex { table, .. } | Kind::DropIndex { table, .. } | Kind::Truncate { table } => table.clone(),
+        Kind::AlterTable { table, .. }
+        | Kind::CreateIndex { table, .. }
+        | Kind::DropIndex { table, .. }
+        | Kind::Truncate { table } => table.clone(),
         Kind::DropTable { tables, .. } => match tables.first() {
             Some(t) => t.clone(),
             None => return,
@@ -31,7 +34,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         },
         _ => return,
     };
-    if !cx.existing(&table) || cx.reported_lock_wait || cx.lock_wait_timeout.is_some_and(|t| t <= MAX_SECONDS) {
+    if !cx.existing(&table)
+        || cx.reported_lock_wait
+        || cx.lock_wait_timeout.is_some_and(|t| t <= MAX_SECONDS)
+    {
         return;
     }
     cx.reported_lock_wait = true;

@@ -17,17 +17,29 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else { continue };
+        let SpecKind::ModifyColumn { old, col } = &s.kind else {
+            continue;
+        };
         if !col.not_null {
             continue;
         }
-        let was = cx.schema.table(table).and_then(|t| t.column(old)).map(|c| c.not_null);
+        let was = cx
+            .schema
+            .table(table)
+            .and_then(|t| t.column(old))
+            .map(|c| c.not_null);
         if was == Some(true) {
             continue;
         }
-        let unknown = if was.is_none() { " (if it was nullable: the linter does not know)" } else { "" };
+        let unknown = if was.is_none() {
+            " (if it was nullable: the linter does not know)"
+        } else {
+            ""
+        };
         cx.report(
             &RULE,
             s.range.clone(),

@@ -18,9 +18,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::AddColumn(col) = &a.kind else { continue };
+        let ActionKind::AddColumn(col) = &a.kind else {
+            continue;
+        };
         let has_default = col.default.as_ref().is_some_and(|d| !d.is_null)
             || col.generated.is_some()
             || col.ty.as_ref().is_some_and(|t| t.is_serial());

@@ -19,13 +19,23 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::AddColumn(col) = &a.kind else { continue };
+        let ActionKind::AddColumn(col) = &a.kind else {
+            continue;
+        };
         let what = match (&col.generated, &col.ty) {
-            (Some(Generated::Stored), _) => "a GENERATED … STORED column is computed for every row".to_string(),
-            (Some(Generated::Identity), _) => "an identity column is filled for every existing row".to_string(),
-            (_, Some(t)) if t.is_serial() => format!("{} fills a sequence value into every existing row", t.text),
+            (Some(Generated::Stored), _) => {
+                "a GENERATED … STORED column is computed for every row".to_string()
+            }
+            (Some(Generated::Identity), _) => {
+                "an identity column is filled for every existing row".to_string()
+            }
+            (_, Some(t)) if t.is_serial() => {
+                format!("{} fills a sequence value into every existing row", t.text)
+            }
             _ => continue,
         };
         let t = table.pg();
@@ -34,7 +44,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             Some("serial2") => "smallint".to_string(),
             Some("serial4") => "integer".to_string(),
             Some("serial8") => "bigint".to_string(),
-            _ => col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_else(|| "bigint".into()),
+            _ => col
+                .ty
+                .as_ref()
+                .map(|t| t.text.clone())
+                .unwrap_or_else(|| "bigint".into()),
         };
         let help = if col.generated == Some(Generated::Stored) && cx.opts.pg_version >= 18 {
             format!("On PostgreSQL 18 use a VIRTUAL generated column (computed on read, no rewrite):\n  ALTER TABLE {t} ADD COLUMN {c} {base} GENERATED ALWAYS AS (…) VIRTUAL;")
@@ -44,9 +58,16 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         cx.report(
             &RULE,
             a.range.clone(),
-            format!("adding {table}.{} rewrites the table under ACCESS EXCLUSIVE: {what}", col.name),
+            format!(
+                "adding {table}.{} rewrites the table under ACCESS EXCLUSIVE: {what}",
+                col.name
+            ),
             help,
-            Some(describe(LockMode::AccessExclusive, table, " for the whole table rewrite")),
+            Some(describe(
+                LockMode::AccessExclusive,
+                table,
+                " for the whole table rewrite",
+            )),
         );
     }
 }

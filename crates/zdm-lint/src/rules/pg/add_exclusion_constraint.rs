@@ -19,9 +19,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::AddConstraint(c) = &a.kind else { continue };
+        let ActionKind::AddConstraint(c) = &a.kind else {
+            continue;
+        };
         if c.kind != ConKind::Exclude {
             continue;
         }

@@ -20,13 +20,26 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
         let (name, columns) = match &a.kind {
-            ActionKind::AddConstraint(c) if c.kind == ConKind::Unique && c.using_index.is_none() => {
-                (con_name(&c.name, &format!("{}_{}_key", table.name, c.columns.join("_"))), c.columns.clone())
+            ActionKind::AddConstraint(c)
+                if c.kind == ConKind::Unique && c.using_index.is_none() =>
+            {
+                (
+                    con_name(
+                        &c.name,
+                        &format!("{}_{}_key", table.name, c.columns.join("_")),
+                    ),
+                    c.columns.clone(),
+                )
             }
-            ActionKind::AddColumn(c) if c.unique => (pg_ident(&format!("{}_{}_key", table.name, c.name)), vec![c.name.clone()]),
+            ActionKind::AddColumn(c) if c.unique => (
+                pg_ident(&format!("{}_{}_key", table.name, c.name)),
+                vec![c.name.clone()],
+            ),
             _ => continue,
         };
         let t = table.pg();

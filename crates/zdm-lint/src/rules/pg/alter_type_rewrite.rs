@@ -19,12 +19,19 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::AlterType { column, ty, using } = &a.kind else { continue };
+        let ActionKind::AlterType { column, ty, using } = &a.kind else {
+            continue;
+        };
         let t = cx.schema.table(table);
         let current = t.and_then(|t| t.column(column)).and_then(|c| c.ty.clone());
-        let indexed = cx.schema.indexes_on(table).any(|i| i.columns.contains(column));
+        let indexed = cx
+            .schema
+            .indexes_on(table)
+            .any(|i| i.columns.contains(column));
         // A USING that is just a cast to the new type changes nothing by itself.
         let trivial_using = using.as_deref().is_none_or(|u| {
             let u = u.to_lowercase().replace(['"', ' '], "");

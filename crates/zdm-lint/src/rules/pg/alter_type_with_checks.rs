@@ -18,15 +18,27 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::AlterType { column, .. } = &a.kind else { continue };
+        let ActionKind::AlterType { column, .. } = &a.kind else {
+            continue;
+        };
         let checks: Vec<String> = cx
             .schema
             .table(table)
-            .map(|t| t.checks_on(column).iter().map(|c| c.name.clone().unwrap_or_else(|| "<check>".into())).collect())
+            .map(|t| {
+                t.checks_on(column)
+                    .iter()
+                    .map(|c| c.name.clone().unwrap_or_else(|| "<check>".into()))
+                    .collect()
+            })
             .unwrap_or_default();
-        let inline_check = cx.schema.table(table).is_some_and(|t| t.checks_on(column).iter().any(|c| c.name.is_none()));
+        let inline_check = cx
+            .schema
+            .table(table)
+            .is_some_and(|t| t.checks_on(column).iter().any(|c| c.name.is_none()));
         if checks.is_empty() && !inline_check {
             continue;
         }

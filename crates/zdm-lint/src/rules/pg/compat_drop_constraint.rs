@@ -17,9 +17,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::DropConstraint { name } = &a.kind else { continue };
+        let ActionKind::DropConstraint { name } = &a.kind else {
+            continue;
+        };
         cx.report(
             &RULE,
             a.range.clone(),

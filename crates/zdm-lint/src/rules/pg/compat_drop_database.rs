@@ -17,7 +17,9 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::Drop { what, .. } = &st.kind else { return };
+    let Kind::Drop { what, .. } = &st.kind else {
+        return;
+    };
     if what != "DATABASE" {
         return;
     }

@@ -18,20 +18,42 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let hits: Vec<(std::ops::Range<usize>, String)> = match &st.kind {
-        Kind::Drop { what, names, .. } if !matches!(what.as_str(), "TABLE" | "SCHEMA" | "DATABASE" | "INDEX") => {
-            let list = names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+        Kind::Drop { what, names, .. }
+            if !matches!(what.as_str(), "TABLE" | "SCHEMA" | "DATABASE" | "INDEX") =>
+        {
+            let list = names
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             vec![(st.range.clone(), format!("DROP {what} {list}"))]
         }
         Kind::OtherCompat { what } => vec![(st.range.clone(), what.clone())],
         Kind::AlterTable { table, actions } if cx.existing(table) => actions
             .iter()
             .filter_map(|a| match &a.kind {
-                ActionKind::DropDefault { column } => Some((a.range.clone(), format!("DROP DEFAULT on {table}.{column}"))),
-                ActionKind::SetDefault { column } if cx.schema.table(table).and_then(|t| t.column(column)).is_some_and(|c| c.default.is_some()) => {
-                    Some((a.range.clone(), format!("SET DEFAULT replacing the existing default of {table}.{column}")))
+                ActionKind::DropDefault { column } => {
+                    Some((a.range.clone(), format!("DROP DEFAULT on {table}.{column}")))
                 }
-                ActionKind::CompatOther { what } => Some((a.range.clone(), format!("{what} on {table}"))),
-                ActionKind::ColumnOther { column, what: w @ ("DROP EXPRESSION" | "SET EXPRESSION") } => Some((a.range.clone(), format!("{w} on {table}.{column}"))),
+                ActionKind::SetDefault { column }
+                    if cx
+                        .schema
+                        .table(table)
+                        .and_then(|t| t.column(column))
+                        .is_some_and(|c| c.default.is_some()) =>
+                {
+                    Some((
+                        a.range.clone(),
+                        format!("SET DEFAULT replacing the existing default of {table}.{column}"),
+                    ))
+                }
+                ActionKind::CompatOther { what } => {
+                    Some((a.range.clone(), format!("{what} on {table}")))
+                }
+                ActionKind::ColumnOther {
+                    column,
+                    what: w @ ("DROP EXPRESSION" | "SET EXPRESSION"),
+                } => Some((a.range.clone(), format!("{w} on {table}.{column}"))),
                 _ => None,
             })
             .collect(),

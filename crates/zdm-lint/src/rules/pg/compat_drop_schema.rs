@@ -17,11 +17,17 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::Drop { what, names, .. } = &st.kind else { return };
+    let Kind::Drop { what, names, .. } = &st.kind else {
+        return;
+    };
     if what != "SCHEMA" {
         return;
     }
-    let list = names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+    let list = names
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     cx.report(
         &RULE,
         st.range.clone(),

@@ -17,7 +17,9 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::EnumRenameValue { type_name } = &st.kind else { return };
+    let Kind::EnumRenameValue { type_name } = &st.kind else {
+        return;
+    };
     cx.report(
         &RULE,
         st.range.clone(),

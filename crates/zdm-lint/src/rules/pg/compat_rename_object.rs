@@ -17,7 +17,9 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::RenameObject { what, name } = &st.kind else { return };
+    let Kind::RenameObject { what, name } = &st.kind else {
+        return;
+    };
     if what == "INDEX" {
         return; // renaming an index breaks nothing that runs queries
     }

@@ -18,12 +18,21 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::RenameTable { to } = &a.kind else { continue };
+        let ActionKind::RenameTable { to } = &a.kind else {
+            continue;
+        };
         // A view with the old name created later in the file keeps old code working.
         let rest = cx.text.get(st.range.end..).unwrap_or("").to_lowercase();
-        if rest.contains(&format!("create view {}", table.name.to_lowercase())) || rest.contains(&format!("create or replace view {}", table.name.to_lowercase())) {
+        if rest.contains(&format!("create view {}", table.name.to_lowercase()))
+            || rest.contains(&format!(
+                "create or replace view {}",
+                table.name.to_lowercase()
+            ))
+        {
             continue;
         }
         let new = crate::schema::QName::new(table.schema.as_deref(), to);

@@ -18,20 +18,32 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let what = match &st.kind {
-        Kind::CreateIndex { concurrently: true, .. } => "CREATE INDEX CONCURRENTLY",
-        Kind::DropIndex { concurrently: true, .. } => "DROP INDEX CONCURRENTLY",
-        Kind::Reindex { concurrently: true, .. } => "REINDEX CONCURRENTLY",
+        Kind::CreateIndex {
+            concurrently: true, ..
+        } => "CREATE INDEX CONCURRENTLY",
+        Kind::DropIndex {
+            concurrently: true, ..
+        } => "DROP INDEX CONCURRENTLY",
+        Kind::Reindex {
+            concurrently: true, ..
+        } => "REINDEX CONCURRENTLY",
         Kind::AlterTable { actions, .. }
-            if actions.iter().any(|a| matches!(a.kind, ActionKind::DetachPartition { concurrently: true })) =>
+            if actions
+                .iter()
+                .any(|a| matches!(a.kind, ActionKind::DetachPartition { concurrently: true })) =>
         {
             "DETACH PARTITION CONCURRENTLY"
         }
         _ => return,
     };
-    if !cx.tx.active() {
+    if !cx.tx.active() || (cx.concurrent_split_out && !cx.tx.explicit) {
         return;
     }
-    let why = if cx.tx.explicit { "inside BEGIN … COMMIT" } else { "in zdm's transaction around the file" };
+    let why = if cx.tx.explicit {
+        "inside BEGIN … COMMIT"
+    } else {
+        "in zdm's transaction around the file"
+    };
     cx.report(
         &RULE,
         st.range.clone(),
@@ -50,7 +62,12 @@ pub(crate) fn implied(cx: &mut Cx, parsed: &crate::pg::Parsed) {
     }
     for st in &parsed.stmts {
         let text = cx.slice(&st.range).to_string();
-        let s = zdm_core::sql::Statement { text, offset: st.range.start, line: 0, column: 0 };
+        let s = zdm_core::sql::Statement {
+            text,
+            offset: st.range.start,
+            line: 0,
+            column: 0,
+        };
         if !s.must_run_outside_transaction() {
             continue;
         }

@@ -20,7 +20,9 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
         if let ActionKind::AddColumn(col) = &a.kind {
             if let Some(r) = &col.references {
@@ -37,7 +39,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 );
             }
         }
-        let ActionKind::AddConstraint(c) = &a.kind else { continue };
+        let ActionKind::AddConstraint(c) = &a.kind else {
+            continue;
+        };
         if c.not_valid || c.using_index.is_some() {
             continue;
         }
@@ -48,8 +52,23 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             _ => continue,
         };
         let text = cx.slice(&c.range).trim().to_string();
-        let name = con_name(&c.name, &format!("{}_{}", table.name, if c.kind == ConKind::ForeignKey { "fkey" } else { "check" }));
-        let with_name = if c.name.is_some() { text.clone() } else { format!("CONSTRAINT {name} {text}") };
+        let name = con_name(
+            &c.name,
+            &format!(
+                "{}_{}",
+                table.name,
+                if c.kind == ConKind::ForeignKey {
+                    "fkey"
+                } else {
+                    "check"
+                }
+            ),
+        );
+        let with_name = if c.name.is_some() {
+            text.clone()
+        } else {
+            format!("CONSTRAINT {name} {text}")
+        };
         let what = match c.kind {
             ConKind::Check => "CHECK",
             ConKind::ForeignKey => "FOREIGN KEY",
@@ -57,7 +76,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         };
         let mut locks = describe(lock, table, " while every row is checked");
         if let (ConKind::ForeignKey, Some(r)) = (c.kind, &c.ref_table) {
-            locks.push_str(&format!("; {}", describe(LockMode::ShareRowExclusive, r, "")));
+            locks.push_str(&format!(
+                "; {}",
+                describe(LockMode::ShareRowExclusive, r, "")
+            ));
         }
         let _ = cols(&c.columns);
         cx.report(

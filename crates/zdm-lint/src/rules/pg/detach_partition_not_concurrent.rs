@@ -21,9 +21,14 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.opts.pg_version < 14 {
         return;
     }
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        if let ActionKind::DetachPartition { concurrently: false } = a.kind {
+        if let ActionKind::DetachPartition {
+            concurrently: false,
+        } = a.kind
+        {
             if cx.slice(&a.range).to_uppercase().contains("FINALIZE") {
                 continue; // completes an interrupted DETACH … CONCURRENTLY
             }

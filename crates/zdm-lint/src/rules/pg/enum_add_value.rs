@@ -17,7 +17,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::EnumAddValue { type_name, positioned } = &st.kind else { return };
+    let Kind::EnumAddValue {
+        type_name,
+        positioned,
+    } = &st.kind
+    else {
+        return;
+    };
     if !positioned {
         cx.report(
             &RULE,

@@ -20,10 +20,18 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let parents: Vec<(QName, std::ops::Range<usize>)> = match &st.kind {
-        Kind::CreateTable { columns, constraints, .. } => columns
+        Kind::CreateTable {
+            columns,
+            constraints,
+            ..
+        } => columns
             .iter()
             .filter_map(|c| c.references.clone().map(|r| (r, c.range.clone())))
-            .chain(constraints.iter().filter_map(|c| c.ref_table.clone().map(|r| (r, c.range.clone()))))
+            .chain(
+                constraints
+                    .iter()
+                    .filter_map(|c| c.ref_table.clone().map(|r| (r, c.range.clone()))),
+            )
             .collect(),
         Kind::AlterTable { actions, .. } => actions
             .iter()

@@ -18,16 +18,29 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
     example_env: "",
 };
 
+/// (columns, where) of each foreign key in a statement.
+type FkSites = Vec<(Vec<String>, std::ops::Range<usize>)>;
+
 /// FKs are checked at the end of the file, when the indexes created after them are known.
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let (table, fks): (&QName, Vec<(Vec<String>, std::ops::Range<usize>)>) = match &st.kind {
-        Kind::CreateTable { table, columns, constraints, .. } => (
+    let (table, fks): (&QName, FkSites) = match &st.kind {
+        Kind::CreateTable {
+            table,
+            columns,
+            constraints,
+            ..
+        } => (
             table,
             columns
                 .iter()
                 .filter(|c| c.references.is_some())
                 .map(|c| (vec![c.name.clone()], c.range.clone()))
-                .chain(constraints.iter().filter(|c| c.ref_table.is_some()).map(|c| (c.columns.clone(), c.range.clone())))
+                .chain(
+                    constraints
+                        .iter()
+                        .filter(|c| c.ref_table.is_some())
+                        .map(|c| (c.columns.clone(), c.range.clone())),
+                )
                 .collect(),
         ),
         Kind::AlterTable { table, actions } => (
@@ -35,8 +48,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             actions
                 .iter()
                 .filter_map(|a| match &a.kind {
-                    ActionKind::AddConstraint(c) if c.ref_table.is_some() => Some((c.columns.clone(), a.range.clone())),
-                    ActionKind::AddColumn(c) if c.references.is_some() => Some((vec![c.name.clone()], a.range.clone())),
+                    ActionKind::AddConstraint(c) if c.ref_table.is_some() => {
+                        Some((c.columns.clone(), a.range.clone()))
+                    }
+                    ActionKind::AddColumn(c) if c.references.is_some() => {
+                        Some((vec![c.name.clone()], a.range.clone()))
+                    }
                     _ => None,
                 })
                 .collect(),
@@ -53,11 +70,19 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
 pub(crate) fn finish(cx: &mut Cx) {
     let pending = std::mem::take(&mut cx.pending_fks);
     for (table, columns, range) in pending {
-        if cx.schema.table(&table).is_none() || cx.schema.has_leading_index(&table, &columns) {
+        // Only tables whose whole history was replayed: an index created outside the
+        // migrations (or before the baseline) is invisible here.
+        if cx.schema.table(&table).is_none_or(|t| !t.replayed())
+            || cx.schema.has_leading_index(&table, &columns)
+        {
             continue;
         }
         let idx = pg_ident(&format!("{}_{}_idx", table.name, columns.join("_")));
-        let conc = if cx.existing(&table) { "CONCURRENTLY " } else { "" };
+        let conc = if cx.existing(&table) {
+            "CONCURRENTLY "
+        } else {
+            ""
+        };
         cx.report(
             &RULE,
             range,

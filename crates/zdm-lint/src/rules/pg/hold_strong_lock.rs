@@ -18,20 +18,37 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, mode)) = cx.tx.strong.clone() else { return };
-    if !cx.tx.active() {
+    let Some((table, mode)) = cx.tx.strong.clone() else {
+        return;
+    };
+    if !cx.tx.active() || (cx.concurrent_split_out && cx.must_run_outside_transaction(st)) {
         return;
     }
-    let backfill = matches!(&st.kind, Kind::Dml { verb: "UPDATE" | "DELETE" | "INSERT" | "MERGE", .. });
+    let backfill = matches!(
+        &st.kind,
+        Kind::Dml {
+            verb: "UPDATE" | "DELETE" | "INSERT" | "MERGE",
+            ..
+        }
+    );
     let trivial = matches!(
         &st.kind,
-        Kind::Commit | Kind::Rollback | Kind::Savepoint | Kind::Set { .. } | Kind::Reset { .. } | Kind::Begin
+        Kind::Commit
+            | Kind::Rollback
+            | Kind::Savepoint
+            | Kind::Set { .. }
+            | Kind::Reset { .. }
+            | Kind::Begin
     ) || matches!(&st.kind, Kind::Other { ddl: false, .. } if cx.slice(&st.range).trim_start().to_ascii_uppercase().starts_with("COMMENT"));
     if trivial || (!backfill && cx.tx.hold_reported) {
         return;
     }
     cx.tx.hold_reported = true;
-    let (msg, help) = if let Kind::Dml { verb, table: target } = &st.kind {
+    let (msg, help) = if let Kind::Dml {
+        verb,
+        table: target,
+    } = &st.kind
+    {
         (
             format!("{verb} on {target} runs while this transaction holds {} on {table}: the table stays blocked for the whole {verb}", mode.name()),
             "Commit the DDL first and backfill in a separate migration, in batches (each its own short transaction):\n  UPDATE … WHERE id BETWEEN $start AND $end;".to_string(),
@@ -42,5 +59,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             "Keep the strong-lock statement last in its transaction, or split the migration so each strong lock is taken in a short transaction of its own.".to_string(),
         )
     };
-    cx.report(&RULE, st.range.clone(), msg, help, Some(describe(mode, &table, " until COMMIT")));
+    cx.report(
+        &RULE,
+        st.range.clone(),
+        msg,
+        help,
+        Some(describe(mode, &table, " until COMMIT")),
+    );
 }

@@ -17,7 +17,10 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 fn normalized(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Whether the file drops constraint `name` IF EXISTS (before re-adding it).
@@ -45,12 +48,36 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let text = normalized(cx.slice(&st.range));
     let mut hits: Vec<(std::ops::Range<usize>, &str, &str)> = Vec::new();
     match &st.kind {
-        Kind::CreateTable { .. } if text.starts_with("create temp") && text.contains("on commit drop") => {}
-        Kind::CreateTable { .. } if !text.contains("if not exists") => hits.push((st.range.clone(), "CREATE TABLE", "CREATE TABLE IF NOT EXISTS")),
+        Kind::CreateTable { .. }
+            if text.starts_with("create temp") && text.contains("on commit drop") => {}
+        Kind::CreateTable { .. } if !text.contains("if not exists") => hits.push((
+            st.range.clone(),
+            "CREATE TABLE",
+            "CREATE TABLE IF NOT EXISTS",
+        )),
         // An unnamed index cannot take IF NOT EXISTS; a re-run adds a duplicate, not an error.
-        Kind::CreateIndex { if_not_exists: false, name: Some(_), .. } => hits.push((st.range.clone(), "CREATE INDEX", "CREATE INDEX … IF NOT EXISTS <name>")),
-        Kind::DropIndex { if_exists: false, .. } => hits.push((st.range.clone(), "DROP INDEX", "DROP INDEX … IF EXISTS")),
-        Kind::Drop { if_exists: false, what, .. } if what == "TABLE" || what == "SCHEMA" || what == "VIEW" || what == "TYPE" || what == "SEQUENCE" => {
+        Kind::CreateIndex {
+            if_not_exists: false,
+            name: Some(_),
+            ..
+        } => hits.push((
+            st.range.clone(),
+            "CREATE INDEX",
+            "CREATE INDEX … IF NOT EXISTS <name>",
+        )),
+        Kind::DropIndex {
+            if_exists: false, ..
+        } => hits.push((st.range.clone(), "DROP INDEX", "DROP INDEX … IF EXISTS")),
+        Kind::Drop {
+            if_exists: false,
+            what,
+            ..
+        } if what == "TABLE"
+            || what == "SCHEMA"
+            || what == "VIEW"
+            || what == "TYPE"
+            || what == "SEQUENCE" =>
+        {
             hits.push((st.range.clone(), "DROP", "DROP … IF EXISTS"))
         }
         Kind::AlterTable { actions, .. } => {

@@ -21,7 +21,12 @@ const MAX: usize = 63;
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let mut names: Vec<String> = Vec::new();
     match &st.kind {
-        Kind::CreateTable { table, columns, constraints, .. } => {
+        Kind::CreateTable {
+            table,
+            columns,
+            constraints,
+            ..
+        } => {
             names.push(table.name.clone());
             names.extend(columns.iter().map(|c| c.name.clone()));
             names.extend(constraints.iter().filter_map(|c| c.name.clone()));
@@ -33,12 +38,16 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 match &a.kind {
                     ActionKind::AddColumn(c) => names.push(c.name.clone()),
                     ActionKind::AddConstraint(c) => names.extend(c.name.clone()),
-                    ActionKind::RenameColumn { to, .. } | ActionKind::RenameTable { to } => names.push(to.clone()),
+                    ActionKind::RenameColumn { to, .. } | ActionKind::RenameTable { to } => {
+                        names.push(to.clone())
+                    }
                     _ => {}
                 }
             }
         }
-        Kind::Other { create: Some(q), .. } => names.push(q.name.clone()),
+        Kind::Other {
+            create: Some(q), ..
+        } => names.push(q.name.clone()),
         _ => return,
     }
     for n in names.into_iter().filter(|n| n.len() > MAX) {
@@ -52,7 +61,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         cx.report(
             &RULE,
             st.range.clone(),
-            format!("identifier {n:?} is {} bytes; PostgreSQL silently truncates it to {cut:?}", n.len()),
+            format!(
+                "identifier {n:?} is {} bytes; PostgreSQL silently truncates it to {cut:?}",
+                n.len()
+            ),
             format!("Use a name of at most {MAX} bytes."),
             None,
         );

@@ -17,10 +17,19 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    if cx.opts.pg_version != 14 || !cx.opts.pg_minor.is_some_and(|m| m < 4) {
+    if cx.opts.pg_version != 14 || cx.opts.pg_minor.is_none_or(|m| m >= 4) {
         return;
     }
-    if matches!(st.kind, Kind::CreateIndex { concurrently: true, .. } | Kind::Reindex { concurrently: true, .. }) {
+    if matches!(
+        st.kind,
+        Kind::CreateIndex {
+            concurrently: true,
+            ..
+        } | Kind::Reindex {
+            concurrently: true,
+            ..
+        }
+    ) {
         cx.report(
             &RULE,
             st.range.clone(),

@@ -20,11 +20,25 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::CreateIndex { name, table, unique, concurrently: false, columns, partial, .. } = &st.kind else { return };
+    let Kind::CreateIndex {
+        name,
+        table,
+        unique,
+        concurrently: false,
+        columns,
+        partial,
+        ..
+    } = &st.kind
+    else {
+        return;
+    };
     if !cx.existing(table) {
         return;
     }
-    let name = name.as_ref().map(|n| pg_ident(&n.name)).unwrap_or_else(|| "<index_name>".into());
+    let name = name
+        .as_ref()
+        .map(|n| pg_ident(&n.name))
+        .unwrap_or_else(|| "<index_name>".into());
     let unique_kw = if *unique { "UNIQUE " } else { "" };
     let where_note = if *partial { " WHERE …" } else { "" };
     cx.report(

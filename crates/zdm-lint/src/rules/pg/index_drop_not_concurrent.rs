@@ -19,11 +19,22 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::DropIndex { names, concurrently: false, .. } = &st.kind else { return };
+    let Kind::DropIndex {
+        names,
+        concurrently: false,
+        ..
+    } = &st.kind
+    else {
+        return;
+    };
     // An index on a table created in this file is harmless to drop.
     let tables: Vec<QName> = names
         .iter()
-        .filter_map(|n| cx.schema.index(n).map(|i| QName::new(Some(&i.table.0), &i.table.1)))
+        .filter_map(|n| {
+            cx.schema
+                .index(n)
+                .map(|i| QName::new(Some(&i.table.0), &i.table.1))
+        })
         .collect();
     if !tables.is_empty() && tables.iter().all(|t| !cx.existing(t)) {
         return;
@@ -33,7 +44,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         .map(|n| format!("  DROP INDEX CONCURRENTLY IF EXISTS {};", n.pg()))
         .collect::<Vec<_>>()
         .join("\n");
-    let lock = tables.first().map(|t| describe(LockMode::AccessExclusive, t, " while it waits and drops"));
+    let lock = tables
+        .first()
+        .map(|t| describe(LockMode::AccessExclusive, t, " while it waits and drops"));
     cx.report(
         &RULE,
         st.range.clone(),

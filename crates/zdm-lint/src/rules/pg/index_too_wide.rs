@@ -17,7 +17,14 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::CreateIndex { unique: false, columns, .. } = &st.kind else { return };
+    let Kind::CreateIndex {
+        unique: false,
+        columns,
+        ..
+    } = &st.kind
+    else {
+        return;
+    };
     if columns.len() <= 3 {
         return;
     }

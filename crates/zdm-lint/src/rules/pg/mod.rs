@@ -57,28 +57,49 @@ mod validate_same_tx;
 pub(crate) type Check = fn(&mut Cx, &Stmt);
 
 pub(crate) static RULES: &[(&RuleInfo, Check)] = &[
-    (&index_create_not_concurrent::RULE, index_create_not_concurrent::check),
-    (&index_drop_not_concurrent::RULE, index_drop_not_concurrent::check),
+    (
+        &index_create_not_concurrent::RULE,
+        index_create_not_concurrent::check,
+    ),
+    (
+        &index_drop_not_concurrent::RULE,
+        index_drop_not_concurrent::check,
+    ),
     (&reindex_not_concurrent::RULE, reindex_not_concurrent::check),
-    (&detach_partition_not_concurrent::RULE, detach_partition_not_concurrent::check),
-    (&concurrently_in_transaction::RULE, concurrently_in_transaction::check),
+    (
+        &detach_partition_not_concurrent::RULE,
+        detach_partition_not_concurrent::check,
+    ),
+    (
+        &concurrently_in_transaction::RULE,
+        concurrently_in_transaction::check,
+    ),
     (&index_corruption_14::RULE, index_corruption_14::check),
     (&constraint_not_valid::RULE, constraint_not_valid::check),
     (&validate_same_tx::RULE, validate_same_tx::check),
     (&fk_locks_parent::RULE, fk_locks_parent::check),
     (&fk_missing_index::RULE, fk_missing_index::check),
     (&set_not_null::RULE, set_not_null::check),
-    (&add_column_volatile_default::RULE, add_column_volatile_default::check),
+    (
+        &add_column_volatile_default::RULE,
+        add_column_volatile_default::check,
+    ),
     (&add_column_rewrite::RULE, add_column_rewrite::check),
     (&add_column_required::RULE, add_column_required::check),
     (&alter_type_rewrite::RULE, alter_type_rewrite::check),
     (&alter_type_with_checks::RULE, alter_type_with_checks::check),
     (&add_unique_constraint::RULE, add_unique_constraint::check),
     (&add_primary_key::RULE, add_primary_key::check),
-    (&add_exclusion_constraint::RULE, add_exclusion_constraint::check),
+    (
+        &add_exclusion_constraint::RULE,
+        add_exclusion_constraint::check,
+    ),
     (&table_rewrite::RULE, table_rewrite::check),
     (&require_lock_timeout::RULE, require_lock_timeout::check),
-    (&require_statement_timeout::RULE, require_statement_timeout::check),
+    (
+        &require_statement_timeout::RULE,
+        require_statement_timeout::check,
+    ),
     (&hold_strong_lock::RULE, hold_strong_lock::check),
     (&vacuum_full_cluster::RULE, vacuum_full_cluster::check),
     (&refresh_matview::RULE, refresh_matview::check),
@@ -129,5 +150,8 @@ pub(crate) fn con_name(name: &Option<String>, fallback: &str) -> String {
 }
 
 pub(crate) fn cols(c: &[String]) -> String {
-    c.iter().map(|x| crate::schema::pg_ident(x)).collect::<Vec<_>>().join(", ")
+    c.iter()
+        .map(|x| crate::schema::pg_ident(x))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

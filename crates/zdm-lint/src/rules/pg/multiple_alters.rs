@@ -18,8 +18,15 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if let Kind::AlterTable { table, .. } = &st.kind {
-        if cx.existing(table) {
-            cx.alters.entry(table.clone()).or_default().push(st.range.clone());
+        // Only ALTERs that queue for ACCESS EXCLUSIVE count.
+        let exclusive = crate::pg::locks::locks(st, cx.schema)
+            .iter()
+            .any(|(t, m)| t == table && *m == crate::pg::locks::LockMode::AccessExclusive);
+        if exclusive && cx.existing(table) {
+            cx.alters
+                .entry(table.clone())
+                .or_default()
+                .push(st.range.clone());
         }
     }
 }

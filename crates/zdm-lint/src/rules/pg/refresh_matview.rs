@@ -18,7 +18,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::Refresh { view, concurrently: false } = &st.kind else { return };
+    let Kind::Refresh {
+        view,
+        concurrently: false,
+    } = &st.kind
+    else {
+        return;
+    };
     if !cx.existing(view) {
         return;
     }

@@ -17,12 +17,20 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::Reindex { concurrently: false, target } = &st.kind else { return };
+    let Kind::Reindex {
+        concurrently: false,
+        target,
+    } = &st.kind
+    else {
+        return;
+    };
     if target.to_uppercase().starts_with("SYSTEM") {
         return; // system catalogs cannot be reindexed concurrently
     }
     let help = if cx.opts.pg_version >= 12 {
-        let (kind, rest) = target.split_once(char::is_whitespace).unwrap_or((target.as_str(), ""));
+        let (kind, rest) = target
+            .split_once(char::is_whitespace)
+            .unwrap_or((target.as_str(), ""));
         format!("Rebuild without blocking, in a migration with `-- zdm:no-transaction`:\n  REINDEX {} CONCURRENTLY {};", kind.to_uppercase(), rest.trim())
     } else {
         "PostgreSQL before 12 has no REINDEX CONCURRENTLY: CREATE INDEX CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, then rename.".into()

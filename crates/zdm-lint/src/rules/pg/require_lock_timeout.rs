@@ -23,7 +23,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.lock_timeout || cx.reported_lock_timeout {
         return;
     }
-    let Some((table, mode)) = locks(st, cx.schema).into_iter().find(|(t, m)| m.blocks_writes() && cx.existing(t)) else { return };
+    let Some((table, mode)) = locks(st, cx.schema)
+        .into_iter()
+        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
+    else {
+        return;
+    };
     cx.reported_lock_timeout = true;
     cx.report(
         &RULE,

@@ -21,9 +21,18 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.statement_timeout || cx.reported_statement_timeout {
         return;
     }
-    let Some((table, mode)) = locks(st, cx.schema).into_iter().find(|(t, m)| m.blocks_writes() && cx.existing(t)) else { return };
+    let Some((table, mode)) = locks(st, cx.schema)
+        .into_iter()
+        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
+    else {
+        return;
+    };
     cx.reported_statement_timeout = true;
-    let extra = if cx.opts.pg_version >= 17 { "\n  SET transaction_timeout = '30s';  -- PG17+: bounds the whole transaction" } else { "" };
+    let extra = if cx.opts.pg_version >= 17 {
+        "\n  SET transaction_timeout = '30s';  -- PG17+: bounds the whole transaction"
+    } else {
+        ""
+    };
     cx.report(
         &RULE,
         st.range.clone(),

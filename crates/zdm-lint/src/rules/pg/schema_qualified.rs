@@ -18,8 +18,20 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let table = match &st.kind {
-        Kind::CreateTable { .. } | Kind::CreateTableAs { .. } if cx.slice(&st.range).to_lowercase().split_whitespace().nth(1).is_some_and(|w| w.starts_with("temp")) => return,
-        Kind::CreateTable { table, .. } | Kind::AlterTable { table, .. } | Kind::CreateIndex { table, .. } | Kind::CreateTableAs { table } => table,
+        Kind::CreateTable { .. } | Kind::CreateTableAs { .. }
+            if cx
+                .slice(&st.range)
+                .to_lowercase()
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|w| w.starts_with("temp")) =>
+        {
+            return
+        }
+        Kind::CreateTable { table, .. }
+        | Kind::AlterTable { table, .. }
+        | Kind::CreateIndex { table, .. }
+        | Kind::CreateTableAs { table } => table,
         Kind::Drop { what, names, .. } if what == "TABLE" && !names.is_empty() => &names[0],
         _ => return,
     };
@@ -30,7 +42,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         &RULE,
         st.range.clone(),
         format!("{table} is not schema-qualified: it resolves through search_path"),
-        format!("Qualify it: {}.{}", crate::schema::pg_ident(&cx.schema.default_schema), crate::schema::pg_ident(&table.name)),
+        format!(
+            "Qualify it: {}.{}",
+            crate::schema::pg_ident(&cx.schema.default_schema),
+            crate::schema::pg_ident(&table.name)
+        ),
         None,
     );
 }

@@ -19,9 +19,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else { return };
+    let Some((table, actions)) = super::alter_existing(cx, st) else {
+        return;
+    };
     for a in actions {
-        let ActionKind::SetNotNull { column } = &a.kind else { continue };
+        let ActionKind::SetNotNull { column } = &a.kind else {
+            continue;
+        };
         // A validated CHECK (col IS NOT NULL) makes it metadata-only on PG12+.
         let proven = cx.opts.pg_version >= 12
             && cx.schema.table(table).is_some_and(|t| {
@@ -52,9 +56,15 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         cx.report(
             &RULE,
             a.range.clone(),
-            format!("SET NOT NULL on {table}.{column} scans the whole table under ACCESS EXCLUSIVE"),
+            format!(
+                "SET NOT NULL on {table}.{column} scans the whole table under ACCESS EXCLUSIVE"
+            ),
             help,
-            Some(describe(LockMode::AccessExclusive, table, " while every row is checked")),
+            Some(describe(
+                LockMode::AccessExclusive,
+                table,
+                " while every row is checked",
+            )),
         );
     }
 }

@@ -17,7 +17,13 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::Truncate { tables, cascade: true } = &st.kind else { return };
+    let Kind::Truncate {
+        tables,
+        cascade: true,
+    } = &st.kind
+    else {
+        return;
+    };
     let list = tables.iter().map(|t| t.pg()).collect::<Vec<_>>().join(", ");
     cx.report(
         &RULE,

@@ -37,14 +37,20 @@ fn advice(t: &TypeName) -> Option<(&'static str, &'static str)> {
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let mut cols: Vec<(std::ops::Range<usize>, String, TypeName)> = Vec::new();
     match &st.kind {
-        Kind::CreateTable { columns, .. } => {
-            cols.extend(columns.iter().filter_map(|c| c.ty.clone().map(|t| (c.range.clone(), c.name.clone(), t))))
-        }
+        Kind::CreateTable { columns, .. } => cols.extend(
+            columns
+                .iter()
+                .filter_map(|c| c.ty.clone().map(|t| (c.range.clone(), c.name.clone(), t))),
+        ),
         Kind::AlterTable { actions, .. } => {
             for a in actions {
                 match &a.kind {
-                    ActionKind::AddColumn(c) => cols.extend(c.ty.clone().map(|t| (a.range.clone(), c.name.clone(), t))),
-                    ActionKind::AlterType { column, ty, .. } => cols.push((a.range.clone(), column.clone(), ty.clone())),
+                    ActionKind::AddColumn(c) => {
+                        cols.extend(c.ty.clone().map(|t| (a.range.clone(), c.name.clone(), t)))
+                    }
+                    ActionKind::AlterType { column, ty, .. } => {
+                        cols.push((a.range.clone(), column.clone(), ty.clone()))
+                    }
                     _ => {}
                 }
             }
@@ -52,7 +58,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         _ => return,
     }
     for (range, name, ty) in cols {
-        let Some((why, instead)) = advice(&ty) else { continue };
+        let Some((why, instead)) = advice(&ty) else {
+            continue;
+        };
         cx.report(
             &RULE,
             range,

@@ -22,7 +22,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         Kind::Cluster => "CLUSTER",
         _ => return,
     };
-    let alt = if cx.opts.pg_version >= 19 { "REPACK (CONCURRENTLY) …, or pg_repack / pg_squeeze" } else { "pg_repack or pg_squeeze (online rebuild with a brief lock at the end)" };
+    let alt = if cx.opts.pg_version >= 19 {
+        "REPACK (CONCURRENTLY) …, or pg_repack / pg_squeeze"
+    } else {
+        "pg_repack or pg_squeeze (online rebuild with a brief lock at the end)"
+    };
     cx.report(
         &RULE,
         st.range.clone(),

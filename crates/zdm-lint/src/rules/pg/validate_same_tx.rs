@@ -18,21 +18,35 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::AlterTable { table, actions } = &st.kind else { return };
+    let Kind::AlterTable { table, actions } = &st.kind else {
+        return;
+    };
     if !cx.tx.active() {
         return;
     }
     for a in actions {
-        let ActionKind::ValidateConstraint { name } = &a.kind else { continue };
-        let same = cx.tx.not_valid.iter().any(|(t, n)| t.name == table.name && n == name);
-        let held = cx.tx.strong.as_ref().filter(|(_, m)| m.blocks_writes()).cloned();
+        let ActionKind::ValidateConstraint { name } = &a.kind else {
+            continue;
+        };
+        let same = cx
+            .tx
+            .not_valid
+            .iter()
+            .any(|(t, n)| t.name == table.name && n == name);
+        let held = cx
+            .tx
+            .strong
+            .as_ref()
+            .filter(|(_, m)| m.blocks_writes())
+            .cloned();
         if !same && held.is_none() {
             continue;
         }
         let why = if same {
             format!("constraint {name} was added NOT VALID in this same transaction, whose lock on {table} is still held")
         } else {
-            let (t, m) = held.unwrap_or_else(|| (table.clone(), crate::pg::locks::LockMode::AccessExclusive));
+            let (t, m) = held
+                .unwrap_or_else(|| (table.clone(), crate::pg::locks::LockMode::AccessExclusive));
             format!("this transaction already holds {} on {t}", m.name())
         };
         cx.report(

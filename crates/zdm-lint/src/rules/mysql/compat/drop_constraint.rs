@@ -17,11 +17,20 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
         let name = match &s.kind {
             SpecKind::DropForeignKey { name } | SpecKind::DropConstraint { name } => name.clone(),
-            SpecKind::DropIndex { name } if cx.schema.index(&crate::schema::QName::bare(name)).is_some_and(|i| i.unique) => name.clone(),
+            SpecKind::DropIndex { name }
+                if cx
+                    .schema
+                    .index(&crate::schema::QName::bare(name))
+                    .is_some_and(|i| i.unique) =>
+            {
+                name.clone()
+            }
             _ => continue,
         };
         cx.report(

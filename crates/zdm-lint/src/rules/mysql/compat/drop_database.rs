@@ -17,6 +17,14 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::DropDatabase { name } = &st.kind else { return };
-    cx.report(&RULE, st.range.clone(), format!("DROP DATABASE {name} destroys every table in it"), "Do not drop databases in migrations; do it by hand after a backup.".into(), None);
+    let Kind::DropDatabase { name } = &st.kind else {
+        return;
+    };
+    cx.report(
+        &RULE,
+        st.range.clone(),
+        format!("DROP DATABASE {name} destroys every table in it"),
+        "Do not drop databases in migrations; do it by hand after a backup.".into(),
+        None,
+    );
 }

@@ -17,10 +17,18 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else { continue };
-        let was_not_null = cx.schema.table(table).and_then(|t| t.column(old)).is_some_and(|c| c.not_null);
+        let SpecKind::ModifyColumn { old, col } = &s.kind else {
+            continue;
+        };
+        let was_not_null = cx
+            .schema
+            .table(table)
+            .and_then(|t| t.column(old))
+            .is_some_and(|c| c.not_null);
         if col.not_null || !was_not_null {
             continue;
         }
@@ -28,7 +36,8 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             &RULE,
             s.range.clone(),
             format!("{table}.{old} may now hold NULLs that running code does not expect"),
-            "Deploy code that handles NULL first, or add a new nullable column (expand/contract).".into(),
+            "Deploy code that handles NULL first, or add a new nullable column (expand/contract)."
+                .into(),
             None,
         );
     }

@@ -17,14 +17,24 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Kind::DropTable { tables, temporary: false } = &st.kind else { return };
+    let Kind::DropTable {
+        tables,
+        temporary: false,
+    } = &st.kind
+    else {
+        return;
+    };
     let existing: Vec<_> = tables.iter().filter(|t| cx.existing(t)).cloned().collect();
     for t in existing {
         cx.report(
             &RULE,
             st.range.clone(),
             format!("dropping table {t} breaks running code that uses it and destroys its data"),
-            format!("Rename it first and drop it in a later release:\n  RENAME TABLE {} TO {};", t.my(), crate::schema::my_ident(&format!("{}_deprecated", t.name))),
+            format!(
+                "Rename it first and drop it in a later release:\n  RENAME TABLE {} TO {};",
+                t.my(),
+                crate::schema::my_ident(&format!("{}_deprecated", t.name))
+            ),
             None,
         );
     }

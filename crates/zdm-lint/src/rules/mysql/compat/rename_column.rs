@@ -17,11 +17,15 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::super::alter_existing(cx, st) else { return };
+    let Some((table, specs)) = super::super::alter_existing(cx, st) else {
+        return;
+    };
     for s in specs {
         let (from, to) = match &s.kind {
             SpecKind::RenameColumn { from, to } => (from, to),
-            SpecKind::ModifyColumn { old, col } if !old.eq_ignore_ascii_case(&col.name) => (old, &col.name),
+            SpecKind::ModifyColumn { old, col } if !old.eq_ignore_ascii_case(&col.name) => {
+                (old, &col.name)
+            }
             _ => continue,
         };
         cx.report(

@@ -19,7 +19,10 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let pairs: Vec<(QName, QName, std::ops::Range<usize>)> = match &st.kind {
-        Kind::RenameTable { pairs } => pairs.iter().map(|(a, b)| (a.clone(), b.clone(), st.range.clone())).collect(),
+        Kind::RenameTable { pairs } => pairs
+            .iter()
+            .map(|(a, b)| (a.clone(), b.clone(), st.range.clone()))
+            .collect(),
         Kind::AlterTable { table, specs, .. } => specs
             .iter()
             .filter_map(|s| match &s.kind {
@@ -29,7 +32,15 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             .collect(),
         _ => return,
     };
-    // Swapping a shadow table in (`RENAME TABLE t TO t_old, t_new TO t`) keeps the name.
+    // Swapping a shadow table in (`RENAME TABLE t TO t_old, t_new TO t`, what online schema
+    // change tools do) keeps every name working: not a compatibility break.
+    let froms: Vec<&str> = pairs.iter().map(|(a, _, _)| a.name.as_str()).collect();
+    if pairs
+        .iter()
+        .any(|(_, b, _)| froms.contains(&b.name.as_str()))
+    {
+        return;
+    }
     let targets: Vec<String> = pairs.iter().map(|(_, b, _)| b.name.clone()).collect();
     for (from, to, range) in pairs {
         if !cx.existing(&from) || targets.contains(&from.name) {
