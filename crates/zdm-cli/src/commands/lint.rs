@@ -227,26 +227,12 @@ pub async fn lint(ctx: &Context, args: &LintArgs) -> anyhow::Result<()> {
 pub const DOCS_BASE: &str = "https://github.com/zdm-dev/zdm/blob/main/docs/lint/";
 
 fn explain(id: &str) -> anyhow::Result<()> {
-    let matching: Vec<_> = zdm_lint::rules().iter().filter(|r| r.id == id).collect();
-    if matching.is_empty() {
-        return Err(LintUsage(format!(
+    let doc = zdm_lint::rule_doc(id).ok_or_else(|| {
+        LintUsage(format!(
             "unknown rule {id:?}; `zdm lint --list-rules` lists them"
         ))
-        .into());
-    }
-    for rule in matching {
-        println!("{} ({:?}, {})\n", rule.id, rule.engine, rule.severity);
-        println!("{}\n\n{}", rule.summary, rule.why);
-        if !rule.versions.is_empty() {
-            println!("\nVersions: {}", rule.versions);
-        }
-        println!(
-            "\nFlagged:\n{}\n\nSafe:\n{}",
-            rule.bad.trim_end(),
-            rule.good.trim_end()
-        );
-        println!("\nMore: {DOCS_BASE}{}.md\n", rule.id);
-    }
+    })?;
+    println!("{doc}");
     Ok(())
 }
 
