@@ -43,4 +43,29 @@ pub(crate) static SYNTAX_ERROR: RuleInfo = RuleInfo {
     example_env: "",
 };
 
-pub(crate) static RULES: &[&RuleInfo] = &[&IGNORE_WITHOUT_REASON, &UNUSED_IGNORE, &SYNTAX_ERROR];
+/// Reported by `zdm lint --trace` (the CLI), not by the static linter: its examples are
+/// exercised by the CLI's trace tests against real servers.
+pub(crate) static TRACE_DISAGREEMENT: RuleInfo = RuleInfo {
+    id: "lint-trace-disagreement",
+    engine: Engine::Any,
+    severity: Severity::Warning,
+    default_enabled: true,
+    summary: "the server, running the migration on a scratch database, did something the static verdict did not predict",
+    why: "With --trace, every statement runs on a scratch copy of the schema and its real locks \
+          (pg_locks), rewrites (relfilenode), MySQL algorithm and rebuilds are recorded. When a \
+          statement rewrote a pre-existing table, held a write-blocking lock for its whole run, or \
+          ran as a table copy with no rule flagging it, or when a rule predicted a rewrite or copy \
+          that the server did not do, the two disagree: either the statement needs a second look \
+          or the linter is wrong for this server version.",
+    versions: "The trace reflects the server --database-url points at; pass the matching --pg-version or --mysql-version.",
+    bad: "-- (with rewrite rules disabled) a type change the server executes as a rewrite\nALTER TABLE orders ALTER COLUMN qty TYPE bigint;",
+    good: "ALTER TABLE orders ALTER COLUMN note TYPE varchar(200);",
+    example_env: "",
+};
+
+pub(crate) static RULES: &[&RuleInfo] = &[
+    &IGNORE_WITHOUT_REASON,
+    &UNUSED_IGNORE,
+    &SYNTAX_ERROR,
+    &TRACE_DISAGREEMENT,
+];
