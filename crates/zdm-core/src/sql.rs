@@ -152,6 +152,7 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
     if let Some(s) = start {
         push_statement(text, s, text.len(), &mut statements);
     }
+    fill_positions(text, &mut statements);
     statements
 }
 
@@ -181,13 +182,31 @@ fn push_statement(text: &str, start: usize, end: usize, out: &mut Vec<Statement>
     if body.is_empty() {
         return;
     }
-    let (line, column) = line_col(text, start);
+    // Positions are filled in by `fill_positions`, in one pass over the whole text.
     out.push(Statement {
         text: body.to_string(),
         offset: start,
-        line,
-        column,
+        line: 0,
+        column: 0,
     });
+}
+
+/// Set each statement's 1-based line and column, scanning the text once (statements are in
+/// offset order), so splitting stays linear on files of many thousands of statements.
+fn fill_positions(text: &str, statements: &mut [Statement]) {
+    let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    for st in statements {
+        let target = st.offset.min(text.len());
+        for (i, b) in text.as_bytes()[pos..target].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = pos + i + 1;
+            }
+        }
+        pos = target;
+        st.line = line;
+        st.column = text[line_start..target].chars().count() + 1;
+    }
 }
 
 fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
