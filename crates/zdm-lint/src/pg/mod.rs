@@ -61,6 +61,8 @@ pub(crate) struct Cx<'a> {
     /// Statements that cannot run in a transaction are run on their own by the runner
     /// (operation SQL), so only an explicit BEGIN makes them fail.
     pub concurrent_split_out: bool,
+    /// Constraint names (lower case) dropped IF EXISTS and not re-added since (idempotent-ddl).
+    pub guarded_constraints: std::collections::HashSet<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -187,6 +189,7 @@ impl<'a> Cx<'a> {
             reported_lock_timeout: false,
             reported_statement_timeout: false,
             concurrent_split_out: false,
+            guarded_constraints: Default::default(),
             findings: Vec::new(),
         }
     }

@@ -23,24 +23,6 @@ fn normalized(s: &str) -> String {
         .to_lowercase()
 }
 
-/// Whether the file drops constraint `name` IF EXISTS (before re-adding it).
-/// …and has not re-added it since (a second ADD after one DROP IF EXISTS fails on re-run).
-fn dropped_before(cx: &Cx, name: &str, before: usize) -> bool {
-    let text = normalized(cx.text.get(..before).unwrap_or(""));
-    let n = name.to_lowercase();
-    let last = |verb: &str| {
-        [format!("{verb} \"{n}\""), format!("{verb} {n} ")]
-            .iter()
-            .filter_map(|p| text.rfind(p.as_str()))
-            .max()
-    };
-    match (last("drop constraint if exists"), last("add constraint")) {
-        (Some(d), Some(a)) => d > a,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.tx.active() {
         return;
@@ -84,11 +66,30 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             for a in actions {
                 let at = normalized(cx.slice(&a.range));
                 match &a.kind {
-                    ActionKind::AddColumn(_) if !at.contains("if not exists") => hits.push((a.range.clone(), "ADD COLUMN", "ADD COLUMN IF NOT EXISTS")),
-                    ActionKind::DropColumn { .. } if !at.contains("if exists") => hits.push((a.range.clone(), "DROP COLUMN", "DROP COLUMN IF EXISTS")),
-                    ActionKind::DropConstraint { .. } if !at.contains("if exists") => hits.push((a.range.clone(), "DROP CONSTRAINT", "DROP CONSTRAINT IF EXISTS")),
-                    ActionKind::AddConstraint(c) if c.name.as_ref().is_some_and(|n| !dropped_before(cx, n, st.range.start)) => {
-                        hits.push((a.range.clone(), "ADD CONSTRAINT", "ALTER TABLE … DROP CONSTRAINT IF EXISTS <name>, ADD CONSTRAINT <name> …"))
+                    ActionKind::AddColumn(_) if !at.contains("if not exists") => {
+                        hits.push((a.range.clone(), "ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+                    }
+                    ActionKind::DropColumn { .. } if !at.contains("if exists") => {
+                        hits.push((a.range.clone(), "DROP COLUMN", "DROP COLUMN IF EXISTS"))
+                    }
+                    ActionKind::DropConstraint { .. } if !at.contains("if exists") => hits.push((
+                        a.range.clone(),
+                        "DROP CONSTRAINT",
+                        "DROP CONSTRAINT IF EXISTS",
+                    )),
+                    ActionKind::DropConstraint { name } => {
+                        cx.guarded_constraints.insert(name.to_lowercase());
+                    }
+                    // Safe when a DROP CONSTRAINT IF EXISTS of the same name came first (earlier
+                    // in the file or in this statement) and nothing re-added it since: a second
+                    // ADD after one guard fails on a re-run. Tracked as the file is walked, so
+                    // the rule stays linear in the file's length.
+                    ActionKind::AddConstraint(c) => {
+                        if let Some(n) = &c.name {
+                            if !cx.guarded_constraints.remove(&n.to_lowercase()) {
+                                hits.push((a.range.clone(), "ADD CONSTRAINT", "ALTER TABLE … DROP CONSTRAINT IF EXISTS <name>, ADD CONSTRAINT <name> …"))
+                            }
+                        }
                     }
                     _ => {}
                 }
