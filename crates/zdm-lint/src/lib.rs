@@ -124,8 +124,21 @@ pub(crate) fn lint_pg(
     report: bool,
     runner: Runner,
 ) -> Vec<Finding> {
+    lint_pg_parsed(path, text, opts, schema, report, runner, pg::parse(text))
+}
+
+/// [`lint_pg`] on a file already parsed (parsing is independent of the catalog, so
+/// `lint_migrations` parses files in parallel and replays them in order).
+fn lint_pg_parsed(
+    path: &str,
+    text: &str,
+    opts: &Options,
+    schema: &mut Schema,
+    report: bool,
+    runner: Runner,
+    parsed: pg::Parsed,
+) -> Vec<Finding> {
     let lines = LineIndex::new(text);
-    let parsed = pg::parse(text);
     let mut file_opts = opts.clone();
     if has_no_transaction_directive(text) {
         file_opts.in_transaction = false;
@@ -193,7 +206,8 @@ pub fn lint_migrations(
     check_options(opts)?;
     let mut schema = new_schema(opts);
     let mut findings = Vec::new();
-    for f in files {
+    let mut parsed = parse_sql_files_in_parallel(files, opts);
+    for (i, f) in files.iter().enumerate() {
         let path = f.path.display().to_string();
         let report = select(f);
         match &f.body {
@@ -201,10 +215,22 @@ pub fn lint_migrations(
                 let mut o = opts.clone();
                 o.in_transaction = opts.dialect == Dialect::Postgres && !sql.no_transaction;
                 // The loader already decided; keep its verdict for CONCURRENTLY files too.
-                if report {
-                    findings.extend(lint_file(&path, &sql.up, &o, &mut schema)?);
-                } else {
-                    replay_file(&path, &sql.up, &o, &mut schema);
+                match parsed[i].take() {
+                    Some(p) => {
+                        schema.begin_file(&path);
+                        let found = lint_pg_parsed(
+                            &path,
+                            &sql.up,
+                            &o,
+                            &mut schema,
+                            report,
+                            Runner::SqlFile,
+                            p,
+                        );
+                        findings.extend(found);
+                    }
+                    None if report => findings.extend(lint_file(&path, &sql.up, &o, &mut schema)?),
+                    None => replay_file(&path, &sql.up, &o, &mut schema),
                 }
             }
             MigrationBody::Operations(ops) => {
@@ -217,6 +243,31 @@ pub fn lint_migrations(
         }
     }
     Ok(findings)
+}
+
+/// Parse every PostgreSQL SQL file of `files` on all cores (index-aligned with `files`; `None`
+/// for files parsed later, in order).
+fn parse_sql_files_in_parallel(files: &[MigrationFile], opts: &Options) -> Vec<Option<pg::Parsed>> {
+    let mut out: Vec<Option<pg::Parsed>> = files.iter().map(|_| None).collect();
+    if opts.dialect != Dialect::Postgres || files.len() < 2 {
+        return out;
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (slots, batch) in out.chunks_mut(chunk).zip(files.chunks(chunk)) {
+            scope.spawn(move || {
+                for (slot, f) in slots.iter_mut().zip(batch) {
+                    if let MigrationBody::Sql(sql) = &f.body {
+                        *slot = Some(pg::parse(&sql.up));
+                    }
+                }
+            });
+        }
+    });
+    out
 }
 
 /// Loads `dir` with zdm's source loader and lints every file.

@@ -199,14 +199,15 @@ pub async fn lint(ctx: &Context, args: &LintArgs) -> anyhow::Result<()> {
             }
             out
         }
-        LintFormat::Json => {
-            let mut doc: serde_json::Value =
-                serde_json::from_str(&zdm_lint::output::json(&findings))?;
-            if let Some(t) = &traces {
+        LintFormat::Json => match &traces {
+            None => zdm_lint::output::json(&findings),
+            Some(t) => {
+                let mut doc: serde_json::Value =
+                    serde_json::from_str(&zdm_lint::output::json(&findings))?;
                 doc["trace"] = serde_json::to_value(&t.files)?;
+                serde_json::to_string_pretty(&doc)?
             }
-            serde_json::to_string_pretty(&doc)?
-        }
+        },
         LintFormat::Sarif => zdm_lint::output::sarif(&findings, engine, DOCS_BASE),
         LintFormat::Github => zdm_lint::output::github(&findings),
     };

@@ -1,5 +1,5 @@
 use crate::finding::Finding;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// The JSON shape (stable; new keys may be added, none removed or renamed):
 ///
@@ -11,31 +11,62 @@ use serde_json::{json, Value};
 /// ```
 /// `span` is a byte range in the file; `line` and `column` are 1-based (column in characters).
 pub fn render(findings: &[Finding]) -> String {
-    let items: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            json!({
-                "rule": f.rule,
-                "severity": f.severity.as_str(),
-                "message": f.message,
-                "help": f.help,
-                "file": f.file,
-                "span": {"start": f.span.start, "end": f.span.end},
-                "line": f.line,
-                "column": f.column,
-                "locks": f.locks,
-            })
-        })
-        .collect();
+    // Serialised straight from borrowed structs: no intermediate `Value` tree, so large
+    // reports cost one pass and little memory.
+    #[derive(Serialize)]
+    struct Span {
+        start: usize,
+        end: usize,
+    }
+    #[derive(Serialize)]
+    struct Item<'a> {
+        rule: &'a str,
+        severity: &'a str,
+        message: &'a str,
+        help: &'a str,
+        file: &'a str,
+        span: Span,
+        line: usize,
+        column: usize,
+        locks: Option<&'a str>,
+    }
+    #[derive(Serialize)]
+    struct Summary {
+        error: usize,
+        warning: usize,
+        info: usize,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        version: u32,
+        findings: Vec<Item<'a>>,
+        summary: Summary,
+    }
     let count = |s| findings.iter().filter(|f| f.severity == s).count();
-    let doc = json!({
-        "version": 1,
-        "findings": items,
-        "summary": {
-            "error": count(crate::Severity::Error),
-            "warning": count(crate::Severity::Warning),
-            "info": count(crate::Severity::Info),
-        }
-    });
+    let doc = Doc {
+        version: 1,
+        findings: findings
+            .iter()
+            .map(|f| Item {
+                rule: f.rule,
+                severity: f.severity.as_str(),
+                message: &f.message,
+                help: &f.help,
+                file: &f.file,
+                span: Span {
+                    start: f.span.start,
+                    end: f.span.end,
+                },
+                line: f.line,
+                column: f.column,
+                locks: f.locks.as_deref(),
+            })
+            .collect(),
+        summary: Summary {
+            error: count(crate::Severity::Error),
+            warning: count(crate::Severity::Warning),
+            info: count(crate::Severity::Info),
+        },
+    };
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
