@@ -191,6 +191,15 @@ pub async fn server_version(scratch: &Scratch) -> Result<String> {
     Ok(v.unwrap_or_default())
 }
 
+/// The version string of the server at `url`, without creating anything.
+pub async fn version_of(url: &str) -> Result<String> {
+    let opts = Opts::from_url(url).map_err(|e| Error::Url(scrub(&e.to_string(), url)))?;
+    let mut c = Conn::new(opts).await?;
+    let v: Option<String> = c.query_first("SELECT VERSION()").await?;
+    c.disconnect().await?;
+    Ok(v.unwrap_or_default())
+}
+
 /// Run statements as they are (earlier migrations, to give the traced ones their schema).
 pub async fn apply(scratch: &Scratch, statements: &[String]) -> Result<()> {
     let mut c = scratch.connect().await?;

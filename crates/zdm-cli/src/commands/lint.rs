@@ -163,18 +163,27 @@ fn threshold(fail_on: FailOn) -> Option<Severity> {
 
 pub async fn lint(ctx: &Context, args: &LintArgs) -> anyhow::Result<()> {
     let url = ctx.global.database_url.as_deref();
-    let opts = options(args, url)?;
+    let mut opts = options(args, url)?;
     if let Some(id) = &args.explain {
         return explain(id);
     }
-    let inputs = inputs(&ctx.global.dir, &args.files)?;
-    let (mut findings, sources) = lint_static(&inputs, &opts)?;
-    let traces = if args.trace {
+    let trace_url = if args.trace {
         let url = url.ok_or_else(|| {
             LintUsage(
                 "--trace needs --database-url (a server to create a scratch database on)".into(),
             )
         })?;
+        // The traced server's version decides the static verdict too, unless one was given.
+        if args.pg_version.is_none() && args.mysql_version.is_none() {
+            lint_trace::use_server_version(url, &mut opts).await?;
+        }
+        Some(url)
+    } else {
+        None
+    };
+    let inputs = inputs(&ctx.global.dir, &args.files)?;
+    let (mut findings, sources) = lint_static(&inputs, &opts)?;
+    let traces = if let Some(url) = trace_url {
         let t = lint_trace::trace(url, &inputs, &opts, &findings).await?;
         findings.extend(t.disagreements.iter().cloned());
         Some(t)

@@ -151,6 +151,32 @@ fn disagreement_finding(file: &str, text: &str, range: &Range<usize>, message: S
     }
 }
 
+/// Set the linter's server version from the server at `url`.
+pub async fn use_server_version(url: &str, opts: &mut Options) -> anyhow::Result<()> {
+    match opts.dialect {
+        Dialect::Postgres => {
+            let spec = zdm_pg::ConnectionSpec::parse(url).map_err(zdm_pg::Error::from)?;
+            let c = spec
+                .connect("zdm lint")
+                .await
+                .map_err(zdm_pg::Error::from)?;
+            let num: i32 = c
+                .query_one("SELECT current_setting('server_version_num')::int", &[])
+                .await?
+                .get(0);
+            opts.pg_version = (num / 10000) as u32;
+            opts.pg_minor = Some((num % 10000) as u32);
+        }
+        Dialect::Mysql => {
+            let version = zdm_mysql::trace::version_of(url).await?;
+            if let Some(v) = zdm_lint::MysqlVersion::parse(&version) {
+                opts.mysql_version = v;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn trace(
     url: &str,
     inputs: &Inputs,
