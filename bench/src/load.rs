@@ -31,6 +31,9 @@ struct Shared {
     stop: AtomicBool,
     errors: AtomicU64,
     insert_sql: RwLock<&'static str>,
+    /// Time zero of the scenario's timeline (`ZDM_BENCH_TIMELINE=1` prints slow statements and
+    /// the migration's phases against it).
+    epoch: Instant,
 }
 
 async fn client(
@@ -84,7 +87,15 @@ async fn client(
             shared.errors.fetch_add(1, Ordering::Relaxed);
             eprintln!("statement failed: {e}");
         }
-        lat.push(scheduled.elapsed().as_micros() as u32);
+        let took = scheduled.elapsed();
+        lat.push(took.as_micros() as u32);
+        if took > Duration::from_millis(50) && std::env::var_os("ZDM_BENCH_TIMELINE").is_some() {
+            eprintln!(
+                "  slow: {:>5} ms at t={:.3}s",
+                took.as_millis(),
+                shared.epoch.elapsed().as_secs_f64() - took.as_secs_f64()
+            );
+        }
     }
     lat
 }
@@ -142,7 +153,16 @@ async fn scenario(
         insert_sql: RwLock::new(
             "INSERT INTO accounts (balance, note) VALUES ($1::integer, 'load')",
         ),
+        epoch: Instant::now(),
     });
+    let phase = |name: &str| {
+        if std::env::var_os("ZDM_BENCH_TIMELINE").is_some() {
+            eprintln!(
+                "  phase: {name} at t={:.3}s",
+                shared.epoch.elapsed().as_secs_f64()
+            );
+        }
+    };
     let period = Duration::from_secs_f64(CLIENTS as f64 / rate as f64);
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|i| {
@@ -161,12 +181,16 @@ async fn scenario(
         Change::None => {}
         Change::Zdm { yaml, new_insert } => {
             let f2 = migration(&dir, "02_change.yaml", yaml)?;
+            phase("start begins");
             ops::start(&mut s, &f2, None, engine, &Quiet).await?;
+            phase("start done; clients move to the new version");
             // Deploy: the application moves to the new version, then the old one is retired.
             *shared.insert_sql.write().unwrap() = new_insert;
             *shared.schema.write().unwrap() = "public_02_change".into();
             tokio::time::sleep(Duration::from_millis(500)).await;
+            phase("complete begins");
             ops::complete(&mut s, Some(&f2.id)).await?;
+            phase("complete done");
         }
         Change::Naive(statements) => {
             for st in statements {
@@ -212,8 +236,10 @@ pub async fn run(
     only: &str,
 ) -> anyhow::Result<()> {
     println!(
-        "backfill batch target {:?}, delay {:?}",
-        engine.backfill.target_batch, engine.backfill.delay
+        "backfill batch target {:?}, delay {:?}; lock_timeout {:?}",
+        engine.backfill.target_batch,
+        engine.backfill.delay,
+        crate::support::policy().lock_timeout
     );
     println!("{rows} rows, {rate} statements/s from {CLIENTS} clients (50% reads, 30% updates, 20% inserts), latency from scheduled time\n");
     println!(

@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
             std::time::Duration::from_secs(arg("--timeout", "300").parse()?),
         ),
         _ => {
-            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
+            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
             std::process::exit(2)
         }
     }
@@ -65,9 +65,18 @@ pub mod support {
     use zdm_pg::{ConnectionSpec, LockPolicy, Session};
     use zdm_testkit::TestDb;
 
+    /// `--lock-timeout-ms` (default: zdm's own default).
+    pub fn policy() -> LockPolicy {
+        let mut p = LockPolicy::default();
+        if let Ok(ms) = super::arg("--lock-timeout-ms", "").parse::<u64>() {
+            p.lock_timeout = std::time::Duration::from_millis(ms);
+        }
+        p
+    }
+
     pub async fn session(db: &TestDb) -> anyhow::Result<Session> {
         let spec = ConnectionSpec::parse(&db.url)?;
-        Ok(Session::open(&spec, "zdm", LockPolicy::default(), "bench").await?)
+        Ok(Session::open(&spec, "zdm", policy(), "bench").await?)
     }
 
     pub fn migration(

@@ -37,8 +37,9 @@ pub struct Global {
     /// Schema holding zdm's ledger.
     #[arg(long, env = "ZDM_SCHEMA", global = true, default_value = "zdm")]
     pub schema: String,
-    /// How long any DDL may wait for a lock before backing off (e.g. 500ms, 2s).
-    #[arg(long, env = "ZDM_LOCK_TIMEOUT", global = true, default_value = "500ms", value_parser = parse_duration)]
+    /// How long any DDL may wait for a lock before backing off and retrying (e.g. 50ms, 2s).
+    /// Application statements queue behind a waiting DDL, so this bounds their stall too.
+    #[arg(long, env = "ZDM_LOCK_TIMEOUT", global = true, default_value = "50ms", value_parser = parse_duration)]
     pub lock_timeout: Duration,
     /// Attempts in all when locks time out.
     #[arg(long, env = "ZDM_LOCK_RETRIES", global = true, default_value_t = 30)]

@@ -28,7 +28,7 @@ pub struct LockPolicy {
 impl Default for LockPolicy {
     fn default() -> Self {
         LockPolicy {
-            lock_timeout: Duration::from_millis(500),
+            lock_timeout: Duration::from_millis(50),
             max_attempts: 30,
             max_total: Duration::from_secs(300),
             base_delay: Duration::from_millis(100),

@@ -45,6 +45,11 @@ impl Session {
         let _ = client
             .batch_execute("SET client_connection_check_interval = '1s'")
             .await;
+        // Index builds (CREATE INDEX CONCURRENTLY of helper columns) on one worker: a parallel
+        // build takes every core and stalls the application's statements meanwhile.
+        let _ = client
+            .batch_execute("SET max_parallel_maintenance_workers = 0")
+            .await;
         Ok(Session {
             client,
             ledger: Ledger::new(schema),
