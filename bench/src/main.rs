@@ -41,7 +41,15 @@ async fn main() -> anyhow::Result<()> {
                 std::time::Duration::from_millis(arg("--batch-target-ms", "40").parse()?);
             engine.backfill.delay =
                 std::time::Duration::from_millis(arg("--batch-delay-ms", "0").parse()?);
-            load::run(rows, rate, seconds, engine, &arg("--only", "")).await
+            load::run(
+                rows,
+                rate,
+                seconds,
+                engine,
+                &arg("--only", ""),
+                arg("--repeat", "1").parse()?,
+            )
+            .await
         }
         Some("lint") => lint::run(
             arg("--statements", "20000").parse()?,
@@ -53,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
             std::time::Duration::from_secs(arg("--timeout", "300").parse()?),
         ),
         _ => {
-            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
+            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
             std::process::exit(2)
         }
     }
