@@ -83,6 +83,8 @@ pub struct StatementTrace {
     pub rewrites: Vec<String>,
     /// Relations that existed before this file (not created by an earlier statement of it).
     pub preexisting: Vec<String>,
+    /// Relations this statement created (their locks concern nobody else).
+    pub created: Vec<String>,
     /// Locks a single transaction running the whole file would already hold here.
     pub held_before: Vec<LockTaken>,
     /// The server's error, when the statement failed (later statements are not run).
@@ -239,6 +241,11 @@ pub async fn trace_sql(scratch: &Scratch, text: &str) -> Result<Vec<StatementTra
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let created = after
+            .keys()
+            .filter(|rel| !before.contains_key(*rel))
+            .cloned()
+            .collect();
         let failed = error.is_some();
         out.push(StatementTrace {
             index,
@@ -250,6 +257,7 @@ pub async fn trace_sql(scratch: &Scratch, text: &str) -> Result<Vec<StatementTra
             locks: locks.clone(),
             rewrites,
             preexisting,
+            created,
             error,
         });
         held.extend(locks);

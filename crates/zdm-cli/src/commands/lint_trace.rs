@@ -306,10 +306,14 @@ async fn trace_pg_on(
                         line: t.line,
                         column: t.column,
                         sql: t.sql.clone(),
-                        // Index reads (ACCESS SHARE on an index) are noise in a lock report.
+                        // Index reads (ACCESS SHARE on an index) and locks on what the statement
+                        // itself created are noise in a lock report.
                         locks: strongest
                             .values()
-                            .filter(|l| !(l.kind == "i" && l.mode == "ACCESS SHARE"))
+                            .filter(|l| {
+                                !(l.kind == "i" && l.mode == "ACCESS SHARE")
+                                    && !t.created.contains(&l.relation)
+                            })
                             .map(|l| {
                                 format!("{} on {} (blocks {})", l.mode, l.relation, l.blocks())
                             })
