@@ -42,15 +42,32 @@ ensure_postgres() {
 
 mariadb_ready() { mariadb-admin -h 127.0.0.1 -P 3306 -u root ping >/dev/null 2>&1; }
 
+# The tests log in as root over TCP without a password (ZDM_TEST_MYSQL_URL's default).
+mariadb_login_ok() { mariadb -h 127.0.0.1 -P 3306 -u root -e 'SELECT 1' >/dev/null 2>&1; }
+
 ensure_mariadb() {
-    if command -v mariadb-admin >/dev/null && mariadb_ready; then return 0; fi
+    if command -v mariadb-admin >/dev/null && mariadb_ready; then
+        ensure_mariadb_login
+        return
+    fi
     if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
         apt_install mariadb-server mariadb-client
     fi
     log "starting MariaDB"
+    as_root install -d -o mysql -g mysql /run/mysqld 2>/dev/null || true
     as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
     for _ in $(seq 1 50); do mariadb_ready && break; sleep 0.2; done
     mariadb_ready || { log "MariaDB did not start"; return 1; }
+    ensure_mariadb_login
+}
+
+# Debian's MariaDB lets root in through the unix socket only; allow the tests' TCP login too.
+ensure_mariadb_login() {
+    mariadb_login_ok && return 0
+    [ -n "${ZDM_TEST_MYSQL_URL:-}" ] && return 0
+    log "allowing root@localhost to log in over TCP without a password (test server)"
+    as_root mariadb -u root -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES" >/dev/null 2>&1 || true
+    mariadb_login_ok || log "warning: cannot log in to MariaDB as root over TCP; set ZDM_TEST_MYSQL_URL"
 }
 
 ensure_rust_tools() {
