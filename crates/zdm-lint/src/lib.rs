@@ -170,26 +170,16 @@ fn lint_pg_parsed(
     if !report {
         return Vec::new();
     }
-    let mut findings = std::mem::take(&mut cx.findings);
     for (range, message) in &parsed.errors {
-        let info = &rules::meta::SYNTAX_ERROR;
-        if opts.rule_enabled(info.id, info.default_enabled) {
-            let (line, column) = lines.line_col(text, range.start);
-            findings.push(Finding {
-                rule: info.id,
-                severity: info.severity,
-                message: format!(
-                    "could not parse: {message}; hazards in this statement may go unreported"
-                ),
-                help: "Check the statement's syntax for the target PostgreSQL version.".into(),
-                file: path.to_string(),
-                span: range.clone(),
-                line,
-                column,
-                locks: None,
-            });
-        }
+        cx.out.report(
+            &rules::meta::SYNTAX_ERROR,
+            range.clone(),
+            format!("could not parse: {message}; hazards in this statement may go unreported"),
+            "Check the statement's syntax for the target PostgreSQL version.".into(),
+            None,
+        );
     }
+    let findings = std::mem::take(&mut cx.out.findings);
     let starts: Vec<usize> = parsed.stmts.iter().map(|s| s.range.start).collect();
     let ignores = ignore::parse(text, &parsed.comments, &lines);
     let enabled = |r: &RuleInfo| opts.rule_enabled(r.id, r.default_enabled);

@@ -27,7 +27,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if !col.auto_increment {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding AUTO_INCREMENT column {table}.{} numbers every existing row: a blocking table copy, and replicas may number rows differently", col.name),

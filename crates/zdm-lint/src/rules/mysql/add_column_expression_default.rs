@@ -31,7 +31,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
         let c = my_ident(&col.name);
         let t = table.my();
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding {table}.{} with DEFAULT ({expr}) evaluates the expression for every row: a full table rebuild", col.name),

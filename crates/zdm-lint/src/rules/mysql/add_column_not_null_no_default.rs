@@ -29,7 +29,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             continue;
         }
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("NOT NULL column {table}.{} has no DEFAULT: existing rows get an implicit ''/0 and INSERTs that omit it fail in strict mode", col.name),

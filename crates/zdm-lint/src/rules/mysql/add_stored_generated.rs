@@ -28,11 +28,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             continue;
         }
         let text = cx
+            .out
             .slice(&s.range)
             .replace("STORED", "VIRTUAL")
             .replace("stored", "VIRTUAL")
             .replace("PERSISTENT", "VIRTUAL");
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding STORED generated column {table}.{} computes and writes it for every row: a blocking table copy", col.name),

@@ -89,7 +89,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("changing the type of {table}.{old} ({change}) copies the table (ALGORITHM=COPY): writes are blocked for the whole copy"),

@@ -106,7 +106,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             Some(b) if b == &col.members => continue,
             Some(b) => format!("members change from ({}) to ({})", b.join(", "), col.members.join(", ")),
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("changing {table}.{old}: {why}; anything but appending at the end copies the table"),

@@ -81,7 +81,7 @@ pub(crate) fn add_column_not_instant(
     col: &ColumnDef,
     position: bool,
 ) -> Option<String> {
-    let v = cx.opts.mysql_version;
+    let v = cx.out.opts.mysql_version;
     let (first_ok, anywhere_ok) = match v.flavor {
         MySql => (v.at_least(MySql, 8, 0, 12), v.at_least(MySql, 8, 0, 29)),
         MariaDb => (v.at_least(MariaDb, 10, 3, 2), v.at_least(MariaDb, 10, 4, 0)),
@@ -129,7 +129,7 @@ pub(crate) fn add_column_not_instant(
 
 /// Whether every action of the ALTER can run with ALGORITHM=INSTANT on the target server.
 pub(crate) fn instant_ok(cx: &Cx, table: &QName, specs: &[Spec]) -> bool {
-    let v = cx.opts.mysql_version;
+    let v = cx.out.opts.mysql_version;
     specs.iter().all(|s| match &s.kind {
         SpecKind::AddColumn { col, position } => {
             add_column_not_instant(cx, table, col, *position).is_none()
@@ -162,6 +162,6 @@ pub(crate) fn pin_clause(cx: &Cx, table: &QName, specs: &[Spec]) -> &'static str
 pub(crate) fn with_clause(cx: &Cx, st: &Stmt, clause: &str) -> String {
     format!(
         "{}, {clause};",
-        cx.slice(&st.range).trim().trim_end_matches(';')
+        cx.out.slice(&st.range).trim().trim_end_matches(';')
     )
 }

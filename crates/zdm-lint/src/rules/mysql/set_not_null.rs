@@ -40,7 +40,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         } else {
             ""
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("making {table}.{old} NOT NULL{unknown} rebuilds the table and converts or rejects existing NULLs"),

@@ -34,7 +34,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let t = table.pg();
         let c = pg_ident(&col.name);
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding NOT NULL column {table}.{} without a DEFAULT fails on a non-empty table and breaks INSERTs from code that does not set it", col.name),

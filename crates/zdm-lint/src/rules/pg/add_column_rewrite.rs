@@ -50,12 +50,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 .map(|t| t.text.clone())
                 .unwrap_or_else(|| "bigint".into()),
         };
-        let help = if col.generated == Some(Generated::Stored) && cx.opts.pg_version >= 18 {
+        let help = if col.generated == Some(Generated::Stored) && cx.out.opts.pg_version >= 18 {
             format!("On PostgreSQL 18 use a VIRTUAL generated column (computed on read, no rewrite):\n  ALTER TABLE {t} ADD COLUMN {c} {base} GENERATED ALWAYS AS (…) VIRTUAL;")
         } else {
             format!("Add a plain nullable column, keep it filled for new rows (DEFAULT or trigger), backfill in batches, then add NOT NULL safely:\n  ALTER TABLE {t} ADD COLUMN {c} {base};")
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!(

@@ -132,7 +132,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let Some(d) = col.default.as_ref().filter(|d| !d.is_null) else {
             continue;
         };
-        let reason = if cx.opts.pg_version < 11 {
+        let reason = if cx.out.opts.pg_version < 11 {
             Some(format!(
                 "before PostgreSQL 11 any non-NULL default (here {}) rewrites the table",
                 d.text
@@ -144,7 +144,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let t = table.pg();
         let c = pg_ident(&col.name);
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding {table}.{} with DEFAULT {} rewrites the whole table under ACCESS EXCLUSIVE: {reason}", col.name, d.text),

@@ -30,7 +30,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         return;
     };
     cx.reported_lock_timeout = true;
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{} on {table} is requested with no lock_timeout: while it waits behind running queries, all later queries on {table} queue behind it", mode.name()),

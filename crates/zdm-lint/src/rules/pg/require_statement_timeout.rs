@@ -28,12 +28,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         return;
     };
     cx.reported_statement_timeout = true;
-    let extra = if cx.opts.pg_version >= 17 {
+    let extra = if cx.out.opts.pg_version >= 17 {
         "\n  SET transaction_timeout = '30s';  -- PG17+: bounds the whole transaction"
     } else {
         ""
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{} on {table} is taken with no statement_timeout: if the statement runs long, {table} stays blocked until it ends", mode.name()),

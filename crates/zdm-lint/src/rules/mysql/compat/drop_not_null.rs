@@ -32,7 +32,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if col.not_null || !was_not_null {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("{table}.{old} may now hold NULLs that running code does not expect"),

@@ -31,7 +31,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         _ => return,
     };
     for (range, what) in hits {
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("{what}: running code may depend on what this removes or changes"),
