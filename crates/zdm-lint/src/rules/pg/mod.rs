@@ -1,6 +1,7 @@
 //! PostgreSQL rules, one per file. Each has `RULE` (metadata, examples) and `check`, called
 //! for every statement before the statement is replayed into the catalog.
 
+use crate::pg::locks::{locks, LockMode};
 use crate::pg::model::{Action, Kind, Stmt};
 use crate::pg::Cx;
 use crate::rules::RuleInfo;
@@ -142,6 +143,14 @@ pub(crate) fn alter_existing<'s>(cx: &Cx, st: &'s Stmt) -> Option<(&'s QName, &'
         Kind::AlterTable { table, actions } if cx.existing(table) => Some((table, actions)),
         _ => None,
     }
+}
+
+/// The first write-blocking lock `st` requests on a table that existed before this file: what
+/// the lock_timeout and statement_timeout rules warn about.
+pub(crate) fn write_blocking_lock(cx: &Cx, st: &Stmt) -> Option<(QName, LockMode)> {
+    locks(st, cx.schema)
+        .into_iter()
+        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
 }
 
 /// `"CONSTRAINT name "` or "" for suggested SQL.

@@ -1,7 +1,7 @@
 use crate::finding::Severity;
-use crate::pg::locks::locks;
 use crate::pg::model::Stmt;
 use crate::pg::Cx;
+use crate::rules::pg::write_blocking_lock;
 use crate::rules::{Engine, RuleInfo};
 
 pub(crate) static RULE: RuleInfo = RuleInfo {
@@ -21,10 +21,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.statement_timeout || cx.reported_statement_timeout {
         return;
     }
-    let Some((table, mode)) = locks(st, cx.schema)
-        .into_iter()
-        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
-    else {
+    let Some((table, mode)) = write_blocking_lock(cx, st) else {
         return;
     };
     cx.reported_statement_timeout = true;
