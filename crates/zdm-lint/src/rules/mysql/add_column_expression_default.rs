@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{Default, SpecKind, Stmt};
+use crate::mysql::model::{Default, Stmt};
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::my_ident;
@@ -18,13 +18,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else {
-            continue;
-        };
+    for (table, s, col) in super::added_columns(cx, st) {
         let Some(Default::Expression(expr)) = &col.default else {
             continue;
         };

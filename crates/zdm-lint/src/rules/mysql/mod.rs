@@ -74,6 +74,37 @@ pub(crate) fn alter_existing<'s>(cx: &Cx, st: &'s Stmt) -> Option<(&'s QName, &'
     }
 }
 
+/// The columns an ALTER TABLE on an existing table adds: (table, spec, column).
+pub(crate) fn added_columns<'s>(
+    cx: &Cx,
+    st: &'s Stmt,
+) -> impl Iterator<Item = (&'s QName, &'s Spec, &'s ColumnDef)> {
+    alter_existing(cx, st)
+        .into_iter()
+        .flat_map(|(table, specs)| {
+            specs.iter().filter_map(move |s| match &s.kind {
+                SpecKind::AddColumn { col, .. } => Some((table, s, col)),
+                _ => None,
+            })
+        })
+}
+
+/// The columns an ALTER TABLE on an existing table redefines with MODIFY or CHANGE:
+/// (table, spec, current name, new definition).
+pub(crate) fn modified_columns<'s>(
+    cx: &Cx,
+    st: &'s Stmt,
+) -> impl Iterator<Item = (&'s QName, &'s Spec, &'s str, &'s ColumnDef)> {
+    alter_existing(cx, st)
+        .into_iter()
+        .flat_map(|(table, specs)| {
+            specs.iter().filter_map(move |s| match &s.kind {
+                SpecKind::ModifyColumn { old, col } => Some((table, s, old.as_str(), col)),
+                _ => None,
+            })
+        })
+}
+
 /// Why `ADD COLUMN col` cannot be INSTANT on the target server (None = it can).
 pub(crate) fn add_column_not_instant(
     cx: &Cx,
