@@ -1,6 +1,6 @@
 use crate::finding::Severity;
 use crate::pg::locks::{describe, LockMode};
-use crate::pg::model::{ActionKind, DefaultExpr, Stmt};
+use crate::pg::model::{DefaultExpr, Stmt};
 use crate::pg::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::pg_ident;
@@ -122,13 +122,7 @@ pub(crate) fn volatility(d: &DefaultExpr, schema: &crate::schema::Schema) -> Opt
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for a in actions {
-        let ActionKind::AddColumn(col) = &a.kind else {
-            continue;
-        };
+    for (table, a, col) in super::added_columns(cx, st) {
         let Some(d) = col.default.as_ref().filter(|d| !d.is_null) else {
             continue;
         };

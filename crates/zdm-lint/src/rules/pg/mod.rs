@@ -2,7 +2,7 @@
 //! for every statement before the statement is replayed into the catalog.
 
 use crate::pg::locks::{locks, LockMode};
-use crate::pg::model::{Action, Kind, Stmt};
+use crate::pg::model::{Action, ActionKind, ColumnDef, Kind, Stmt};
 use crate::pg::Cx;
 use crate::rules::RuleInfo;
 use crate::schema::QName;
@@ -143,6 +143,21 @@ pub(crate) fn alter_existing<'s>(cx: &Cx, st: &'s Stmt) -> Option<(&'s QName, &'
         Kind::AlterTable { table, actions } if cx.existing(table) => Some((table, actions)),
         _ => None,
     }
+}
+
+/// The columns an ALTER TABLE on a pre-existing table adds: (table, action, column).
+pub(crate) fn added_columns<'s>(
+    cx: &Cx,
+    st: &'s Stmt,
+) -> impl Iterator<Item = (&'s QName, &'s Action, &'s ColumnDef)> {
+    alter_existing(cx, st)
+        .into_iter()
+        .flat_map(|(table, actions)| {
+            actions.iter().filter_map(move |a| match &a.kind {
+                ActionKind::AddColumn(col) => Some((table, a, col)),
+                _ => None,
+            })
+        })
 }
 
 /// The first write-blocking lock `st` requests on a table that existed before this file: what
