@@ -143,20 +143,13 @@ fn lint_pg_parsed(
     if has_no_transaction_directive(text) {
         file_opts.in_transaction = false;
     }
-    // zdm_core's own classification, applied to our statements (its splitter computes line
-    // numbers from the start of the file per statement, which is quadratic on huge files).
+    // Whether zdm_core's classification makes the runner split the file.
     let implied_switch = runner == Runner::SqlFile
         && file_opts.in_transaction
-        && parsed.stmts.iter().any(|st| {
-            let text = text.get(st.range.clone()).unwrap_or("").to_string();
-            zdm_core::sql::Statement {
-                text,
-                offset: st.range.start,
-                line: 0,
-                column: 0,
-            }
-            .must_run_outside_transaction()
-        });
+        && parsed
+            .stmts
+            .iter()
+            .any(|st| pg::must_run_outside_transaction(text, &st.range));
     if implied_switch {
         // zdm runs such a file statement by statement (see zdm_core::source).
         file_opts.in_transaction = false;

@@ -69,14 +69,21 @@ impl Cx<'_> {
 
     /// Whether PostgreSQL refuses `st` inside a transaction (zdm_core's classification).
     pub fn must_run_outside_transaction(&self, st: &Stmt) -> bool {
-        zdm_core::sql::Statement {
-            text: self.out.slice(&st.range).to_string(),
-            offset: st.range.start,
-            line: 0,
-            column: 0,
-        }
-        .must_run_outside_transaction()
+        must_run_outside_transaction(self.out.text, &st.range)
     }
+}
+
+/// Whether PostgreSQL refuses the statement at `range` of `text` inside a transaction:
+/// zdm_core's classification applied to our own statement ranges (its splitter computes line
+/// numbers from the start of the file per statement, which is quadratic on huge files).
+pub(crate) fn must_run_outside_transaction(text: &str, range: &Range<usize>) -> bool {
+    zdm_core::sql::Statement {
+        text: text.get(range.clone()).unwrap_or("").to_string(),
+        offset: range.start,
+        line: 0,
+        column: 0,
+    }
+    .must_run_outside_transaction()
 }
 
 /// The statements of a file, each with its range, for ignore comments; and comment ranges.

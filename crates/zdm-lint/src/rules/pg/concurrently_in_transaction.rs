@@ -61,14 +61,7 @@ pub(crate) fn implied(cx: &mut Cx, parsed: &crate::pg::Parsed) {
         return;
     }
     for st in &parsed.stmts {
-        let text = cx.out.slice(&st.range).to_string();
-        let s = zdm_core::sql::Statement {
-            text,
-            offset: st.range.start,
-            line: 0,
-            column: 0,
-        };
-        if !s.must_run_outside_transaction() {
+        if !cx.must_run_outside_transaction(st) {
             continue;
         }
         cx.out.report(
