@@ -26,7 +26,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             s.range.clone(),
             format!("adding AUTO_INCREMENT column {table}.{} numbers every existing row: a blocking table copy, and replicas may number rows differently", col.name),
             "Create a new table with the column, copy the rows in batches (or use gh-ost / pt-online-schema-change), then swap with RENAME TABLE.".into(),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

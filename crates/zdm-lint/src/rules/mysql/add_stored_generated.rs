@@ -32,7 +32,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             s.range.clone(),
             format!("adding STORED generated column {table}.{} computes and writes it for every row: a blocking table copy", col.name),
             format!("Use a VIRTUAL generated column (index it later if needed):\n  ALTER TABLE {} {text}, ALGORITHM=INSTANT;", table.my()),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

@@ -88,7 +88,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             s.range.clone(),
             format!("changing the type of {table}.{old} ({change}) copies the table (ALGORITHM=COPY): writes are blocked for the whole copy"),
             format!("Add a new column, backfill it in batches, switch the code, drop the old one; or use gh-ost / pt-online-schema-change:\n  ALTER TABLE {} ADD COLUMN {} {}, ALGORITHM=INSTANT;", table.my(), crate::schema::my_ident(&format!("{}_new", col.name)), col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default()),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

@@ -105,7 +105,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             s.range.clone(),
             format!("changing {table}.{old}: {why}; anything but appending at the end copies the table"),
             "Only append new members at the end (INSTANT, pin ALGORITHM=INSTANT); to reorder or remove, add a new column and migrate the data.".into(),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

@@ -105,6 +105,12 @@ pub(crate) fn modified_columns<'s>(
         })
 }
 
+/// The `locks` text of an ALTER that copies `table`: the rules that report a table copy
+/// describe the lock the same way.
+pub(crate) fn copy_lock(table: &QName) -> String {
+    format!("SHARED on {table} (COPY): blocks writes for the whole copy")
+}
+
 /// Why `ADD COLUMN col` cannot be INSTANT on the target server (None = it can).
 pub(crate) fn add_column_not_instant(
     cx: &Cx,
