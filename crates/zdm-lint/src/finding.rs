@@ -1,5 +1,7 @@
 //! What a rule reports: one hazard at one place in one file.
 
+use crate::dialect::Options;
+use crate::rules::RuleInfo;
 use serde::Serialize;
 use std::fmt;
 use std::ops::Range;
@@ -51,6 +53,59 @@ pub struct Finding {
     /// `SHARE on public.orders: blocks INSERT/UPDATE/DELETE for the whole index build`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locks: Option<String>,
+}
+
+/// Where both dialects' rule contexts send findings: the file being linted, its line index,
+/// and the options that decide which rules report at all.
+pub(crate) struct Reporter<'a> {
+    pub opts: &'a Options,
+    pub file: &'a str,
+    pub text: &'a str,
+    pub lines: &'a LineIndex,
+    pub findings: Vec<Finding>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(opts: &'a Options, file: &'a str, text: &'a str, lines: &'a LineIndex) -> Self {
+        Reporter {
+            opts,
+            file,
+            text,
+            lines,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Records a finding of `rule` at `span`, unless the options disable the rule.
+    pub fn report(
+        &mut self,
+        rule: &'static RuleInfo,
+        span: Range<usize>,
+        message: String,
+        help: String,
+        locks: Option<String>,
+    ) {
+        if !self.opts.rule_enabled(rule.id, rule.default_enabled) {
+            return;
+        }
+        let (line, column) = self.lines.line_col(self.text, span.start);
+        self.findings.push(Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            message,
+            help,
+            file: self.file.to_string(),
+            span,
+            line,
+            column,
+            locks,
+        });
+    }
+
+    /// The file's text in `r`, or "" if `r` is not a valid range of it.
+    pub fn slice(&self, r: &Range<usize>) -> &str {
+        self.text.get(r.clone()).unwrap_or("")
+    }
 }
 
 /// Converts byte offsets to 1-based line and column. The line starts are computed once, so

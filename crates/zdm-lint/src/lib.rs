@@ -143,20 +143,13 @@ fn lint_pg_parsed(
     if has_no_transaction_directive(text) {
         file_opts.in_transaction = false;
     }
-    // zdm_core's own classification, applied to our statements (its splitter computes line
-    // numbers from the start of the file per statement, which is quadratic on huge files).
+    // Whether zdm_core's classification makes the runner split the file.
     let implied_switch = runner == Runner::SqlFile
         && file_opts.in_transaction
-        && parsed.stmts.iter().any(|st| {
-            let text = text.get(st.range.clone()).unwrap_or("").to_string();
-            zdm_core::sql::Statement {
-                text,
-                offset: st.range.start,
-                line: 0,
-                column: 0,
-            }
-            .must_run_outside_transaction()
-        });
+        && parsed
+            .stmts
+            .iter()
+            .any(|st| pg::must_run_outside_transaction(text, &st.range));
     if implied_switch {
         // zdm runs such a file statement by statement (see zdm_core::source).
         file_opts.in_transaction = false;
@@ -170,26 +163,16 @@ fn lint_pg_parsed(
     if !report {
         return Vec::new();
     }
-    let mut findings = std::mem::take(&mut cx.findings);
     for (range, message) in &parsed.errors {
-        let info = &rules::meta::SYNTAX_ERROR;
-        if opts.rule_enabled(info.id, info.default_enabled) {
-            let (line, column) = lines.line_col(text, range.start);
-            findings.push(Finding {
-                rule: info.id,
-                severity: info.severity,
-                message: format!(
-                    "could not parse: {message}; hazards in this statement may go unreported"
-                ),
-                help: "Check the statement's syntax for the target PostgreSQL version.".into(),
-                file: path.to_string(),
-                span: range.clone(),
-                line,
-                column,
-                locks: None,
-            });
-        }
+        cx.out.report(
+            &rules::meta::SYNTAX_ERROR,
+            range.clone(),
+            format!("could not parse: {message}; hazards in this statement may go unreported"),
+            "Check the statement's syntax for the target PostgreSQL version.".into(),
+            None,
+        );
     }
+    let findings = std::mem::take(&mut cx.out.findings);
     let starts: Vec<usize> = parsed.stmts.iter().map(|s| s.range.start).collect();
     let ignores = ignore::parse(text, &parsed.comments, &lines);
     let enabled = |r: &RuleInfo| opts.rule_enabled(r.id, r.default_enabled);

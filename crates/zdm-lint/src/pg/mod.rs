@@ -9,8 +9,7 @@ mod replay;
 pub(crate) mod syntax;
 
 use crate::dialect::Options;
-use crate::finding::{Finding, LineIndex};
-use crate::rules::RuleInfo;
+use crate::finding::{LineIndex, Reporter};
 use crate::schema::{QName, Schema};
 use locks::LockMode;
 use model::Stmt;
@@ -44,10 +43,7 @@ impl Tx {
 /// What the rules see: options, the catalog as it was before the statement, the
 /// transaction, and where to report.
 pub(crate) struct Cx<'a> {
-    pub opts: &'a Options,
-    pub file: &'a str,
-    pub text: &'a str,
-    pub lines: &'a LineIndex,
+    pub out: Reporter<'a>,
     pub schema: &'a mut Schema,
     pub tx: Tx,
     pub lock_timeout: bool,
@@ -63,7 +59,6 @@ pub(crate) struct Cx<'a> {
     pub concurrent_split_out: bool,
     /// Constraint names (lower case) dropped IF EXISTS and not re-added since (idempotent-ddl).
     pub guarded_constraints: std::collections::HashSet<String>,
-    pub findings: Vec<Finding>,
 }
 
 impl Cx<'_> {
@@ -72,45 +67,23 @@ impl Cx<'_> {
         !self.schema.is_new(table)
     }
 
-    pub fn report(
-        &mut self,
-        rule: &'static RuleInfo,
-        span: Range<usize>,
-        message: String,
-        help: String,
-        locks: Option<String>,
-    ) {
-        if !self.opts.rule_enabled(rule.id, rule.default_enabled) {
-            return;
-        }
-        let (line, column) = self.lines.line_col(self.text, span.start);
-        self.findings.push(Finding {
-            rule: rule.id,
-            severity: rule.severity,
-            message,
-            help,
-            file: self.file.to_string(),
-            span,
-            line,
-            column,
-            locks,
-        });
-    }
-
     /// Whether PostgreSQL refuses `st` inside a transaction (zdm_core's classification).
     pub fn must_run_outside_transaction(&self, st: &Stmt) -> bool {
-        zdm_core::sql::Statement {
-            text: self.slice(&st.range).to_string(),
-            offset: st.range.start,
-            line: 0,
-            column: 0,
-        }
-        .must_run_outside_transaction()
+        must_run_outside_transaction(self.out.text, &st.range)
     }
+}
 
-    pub fn slice(&self, r: &Range<usize>) -> &str {
-        self.text.get(r.clone()).unwrap_or("")
+/// Whether PostgreSQL refuses the statement at `range` of `text` inside a transaction:
+/// zdm_core's classification applied to our own statement ranges (its splitter computes line
+/// numbers from the start of the file per statement, which is quadratic on huge files).
+pub(crate) fn must_run_outside_transaction(text: &str, range: &Range<usize>) -> bool {
+    zdm_core::sql::Statement {
+        text: text.get(range.clone()).unwrap_or("").to_string(),
+        offset: range.start,
+        line: 0,
+        column: 0,
     }
+    .must_run_outside_transaction()
 }
 
 /// The statements of a file, each with its range, for ignore comments; and comment ranges.
@@ -157,7 +130,7 @@ pub(crate) fn parse(text: &str) -> Parsed {
 
 /// Lints one parsed file, replaying it into `schema`.
 pub(crate) fn lint(cx: &mut Cx, parsed: &Parsed) {
-    cx.tx.implied = cx.opts.in_transaction;
+    cx.tx.implied = cx.out.opts.in_transaction;
     for st in &parsed.stmts {
         for (_, check) in crate::rules::pg::RULES {
             check(cx, st);
@@ -176,10 +149,7 @@ impl<'a> Cx<'a> {
         schema: &'a mut Schema,
     ) -> Self {
         Cx {
-            opts,
-            file,
-            text,
-            lines,
+            out: Reporter::new(opts, file, text, lines),
             schema,
             tx: Tx::default(),
             lock_timeout: false,
@@ -190,7 +160,6 @@ impl<'a> Cx<'a> {
             reported_statement_timeout: false,
             concurrent_split_out: false,
             guarded_constraints: Default::default(),
-            findings: Vec::new(),
         }
     }
 }

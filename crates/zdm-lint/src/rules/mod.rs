@@ -10,8 +10,9 @@ pub(crate) mod pg;
 
 pub use docs::{rule_doc, rules_index};
 
-use crate::finding::Severity;
+use crate::finding::{Reporter, Severity};
 use serde::Serialize;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 /// The engine a rule applies to.
@@ -64,4 +65,26 @@ pub fn rule_info(id: &str, engine: Engine) -> Option<&'static RuleInfo> {
     rules()
         .iter()
         .find(|r| r.id == id && (r.engine == engine || r.engine == Engine::Any))
+}
+
+/// What compat-drop-other found in one statement: where, and what is dropped or changed.
+pub(crate) type CompatHits = Vec<(Range<usize>, String)>;
+
+/// Reports compat-drop-other's hits. Both dialects word the message the same way; only the
+/// advice differs.
+pub(crate) fn report_compat_other(
+    out: &mut Reporter,
+    rule: &'static RuleInfo,
+    hits: CompatHits,
+    help: &str,
+) {
+    for (range, what) in hits {
+        out.report(
+            rule,
+            range,
+            format!("{what}: running code may depend on what this removes or changes"),
+            help.to_string(),
+            None,
+        );
+    }
 }

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{SpecKind, Stmt};
+use crate::mysql::model::Stmt;
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 
@@ -17,22 +17,16 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else {
-            continue;
-        };
+    for (table, s, col) in super::added_columns(cx, st) {
         if !col.auto_increment {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding AUTO_INCREMENT column {table}.{} numbers every existing row: a blocking table copy, and replicas may number rows differently", col.name),
             "Create a new table with the column, copy the rows in batches (or use gh-ost / pt-online-schema-change), then swap with RENAME TABLE.".into(),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

@@ -17,7 +17,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let v = cx.opts.mysql_version;
+    let v = cx.out.opts.mysql_version;
     if !v.is_mariadb() && !v.at_least(crate::dialect::MysqlFlavor::MySql, 8, 0, 16) {
         return;
     }
@@ -28,7 +28,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if !matches!(s.kind, SpecKind::AddCheck { .. }) {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding a CHECK to {table} validates every row while writes are blocked (COPY)"),

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{Default, SpecKind, Stmt};
+use crate::mysql::model::{Default, Stmt};
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::my_ident;
@@ -18,20 +18,14 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else {
-            continue;
-        };
+    for (table, s, col) in super::added_columns(cx, st) {
         let Some(Default::Expression(expr)) = &col.default else {
             continue;
         };
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
         let c = my_ident(&col.name);
         let t = table.my();
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding {table}.{} with DEFAULT ({expr}) evaluates the expression for every row: a full table rebuild", col.name),

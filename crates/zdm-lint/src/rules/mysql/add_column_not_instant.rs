@@ -38,7 +38,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 } else {
                     "plan for a rebuild (online tool for big tables), or upgrade"
                 };
-                cx.report(
+                cx.out.report(
                     &RULE,
                     s.range.clone(),
                     format!("ADD COLUMN {} on {table} cannot be INSTANT: {reason}; it rebuilds the table", col.name),
@@ -54,7 +54,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     }
     let instant_adds = specs.iter().any(|s| matches!(&s.kind, SpecKind::AddColumn { col, position } if super::add_column_not_instant(cx, table, col, *position).is_none()));
     if others_block && instant_adds {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("this ALTER on {table} combines ADD COLUMN with an action that is not INSTANT: the whole statement rebuilds the table"),

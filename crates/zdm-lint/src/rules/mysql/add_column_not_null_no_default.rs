@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{SpecKind, Stmt};
+use crate::mysql::model::Stmt;
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::my_ident;
@@ -18,18 +18,12 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else {
-            continue;
-        };
+    for (table, s, col) in super::added_columns(cx, st) {
         if !col.not_null || col.default.is_some() || col.auto_increment || col.generated {
             continue;
         }
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("NOT NULL column {table}.{} has no DEFAULT: existing rows get an implicit ''/0 and INSERTs that omit it fail in strict mode", col.name),

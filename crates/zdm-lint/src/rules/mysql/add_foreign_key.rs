@@ -27,11 +27,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let SpecKind::AddForeignKey { ref_table, .. } = &s.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding a foreign key to {table} with foreign_key_checks=1 copies the table (ALGORITHM=COPY) and locks {ref_table}"),
-            format!("Verify the data first (no orphans), then add it without the check, INPLACE, on one session (never through a pooler that may switch sessions):\n  SET SESSION foreign_key_checks = 0;\n  {}\n  SET SESSION foreign_key_checks = 1;", cx.slice(&st.range).trim().trim_end_matches(';').to_string() + ";"),
+            format!("Verify the data first (no orphans), then add it without the check, INPLACE, on one session (never through a pooler that may switch sessions):\n  SET SESSION foreign_key_checks = 0;\n  {}\n  SET SESSION foreign_key_checks = 1;", cx.out.slice(&st.range).trim().trim_end_matches(';').to_string() + ";"),
             Some(format!("SHARED on {table} and {ref_table} (COPY): blocks writes for the whole copy")),
         );
     }

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{SpecKind, Stmt};
+use crate::mysql::model::Stmt;
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 
@@ -17,27 +17,22 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::AddColumn { col, .. } = &s.kind else {
-            continue;
-        };
+    for (table, s, col) in super::added_columns(cx, st) {
         if !col.generated_stored {
             continue;
         }
         let text = cx
+            .out
             .slice(&s.range)
             .replace("STORED", "VIRTUAL")
             .replace("stored", "VIRTUAL")
             .replace("PERSISTENT", "VIRTUAL");
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("adding STORED generated column {table}.{} computes and writes it for every row: a blocking table copy", col.name),
             format!("Use a VIRTUAL generated column (index it later if needed):\n  ALTER TABLE {} {text}, ALGORITHM=INSTANT;", table.my()),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

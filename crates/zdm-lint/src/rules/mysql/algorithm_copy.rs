@@ -51,7 +51,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         return;
     };
     let clause = super::pin_clause(cx, table, specs);
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{reason}: writes to {table} are blocked for the whole copy"),

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{ColumnDef, SpecKind, Stmt};
+use crate::mysql::model::{ColumnDef, Stmt};
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::TypeName;
@@ -71,13 +71,7 @@ pub(crate) fn type_change(
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else {
-            continue;
-        };
+    for (table, s, old, col) in super::modified_columns(cx, st) {
         let Some(change) = type_change(cx, table, old, col) else {
             continue;
         };
@@ -89,12 +83,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("changing the type of {table}.{old} ({change}) copies the table (ALGORITHM=COPY): writes are blocked for the whole copy"),
             format!("Add a new column, backfill it in batches, switch the code, drop the old one; or use gh-ost / pt-online-schema-change:\n  ALTER TABLE {} ADD COLUMN {} {}, ALGORITHM=INSTANT;", table.my(), crate::schema::my_ident(&format!("{}_new", col.name)), col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default()),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

@@ -30,7 +30,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             }
             if algorithm.as_deref() == Some("INSTANT") {
                 if let Some((_, r)) = lock {
-                    cx.report(&RULE, r.clone(), "ALGORITHM=INSTANT cannot be combined with a LOCK clause: the statement fails with error 1221".into(), "Remove the LOCK clause (INSTANT takes only a brief metadata lock).".into(), None);
+                    cx.out.report(&RULE, r.clone(), "ALGORITHM=INSTANT cannot be combined with a LOCK clause: the statement fails with error 1221".into(), "Remove the LOCK clause (INSTANT takes only a brief metadata lock).".into(), None);
                 }
                 return;
             }
@@ -50,7 +50,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 return; // my-algorithm-copy reports it
             }
             let clause = super::pin_clause(cx, table, specs);
-            cx.report(
+            cx.out.report(
                 &RULE,
                 st.range.clone(),
                 format!("ALTER TABLE {table} does not pin ALGORITHM: if the change cannot be done online, the server silently falls back to a blocking copy"),
@@ -67,11 +67,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             if !cx.existing(table) || algorithm.is_some() || lock.is_some() {
                 return;
             }
-            cx.report(
+            cx.out.report(
                 &RULE,
                 st.range.clone(),
                 format!("CREATE INDEX on {table} does not pin ALGORITHM/LOCK: a server that cannot build it online silently blocks writes"),
-                format!("Pin it:\n  {} ALGORITHM=INPLACE LOCK=NONE;", cx.slice(&st.range).trim().trim_end_matches(';')),
+                format!("Pin it:\n  {} ALGORITHM=INPLACE LOCK=NONE;", cx.out.slice(&st.range).trim().trim_end_matches(';')),
                 None,
             );
         }

@@ -49,7 +49,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         return;
     }
     if cx.in_tx {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             "DDL inside a transaction commits it implicitly: the statements before it cannot be rolled back".into(),
@@ -58,9 +58,9 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         );
     }
     cx.ddl_seen += 1;
-    if cx.ddl_seen >= 2 && !guarded(cx.slice(&st.range)) {
+    if cx.ddl_seen >= 2 && !guarded(cx.out.slice(&st.range)) {
         let n = cx.ddl_seen;
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("DDL statement #{n} in this file: each commits implicitly, so if this one fails the earlier ones stay applied and a re-run fails on them"),

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{ColumnDef, SpecKind, Stmt};
+use crate::mysql::model::{ColumnDef, Stmt};
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::QName;
@@ -88,13 +88,7 @@ pub(crate) fn is_append(cx: &Cx, table: &QName, old: &str, col: &ColumnDef) -> b
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else {
-            continue;
-        };
+    for (table, s, old, col) in super::modified_columns(cx, st) {
         let Some(before) = old_members(cx, table, old, col) else {
             continue;
         };
@@ -106,12 +100,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             Some(b) if b == &col.members => continue,
             Some(b) => format!("members change from ({}) to ({})", b.join(", "), col.members.join(", ")),
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("changing {table}.{old}: {why}; anything but appending at the end copies the table"),
             "Only append new members at the end (INSTANT, pin ALGORITHM=INSTANT); to reorder or remove, add a new column and migrate the data.".into(),
-            Some(format!("SHARED on {table} (COPY): blocks writes for the whole copy")),
+            Some(super::copy_lock(table)),
         );
     }
 }

@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         _ => return,
     }
     for n in names.into_iter().filter(|n| n.chars().count() > 64) {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!(

@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             ),
             _ => (format!("building an index on {table} reads the whole table and is replicated serially: expect I/O load and replica lag"), None),
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             msg,

@@ -38,7 +38,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     } else {
         "blocks every read and write"
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         lock.1.clone(),
         format!("LOCK={} on {table} {blocks} for the whole operation", lock.0),

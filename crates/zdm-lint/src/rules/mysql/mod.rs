@@ -74,6 +74,43 @@ pub(crate) fn alter_existing<'s>(cx: &Cx, st: &'s Stmt) -> Option<(&'s QName, &'
     }
 }
 
+/// The columns an ALTER TABLE on an existing table adds: (table, spec, column).
+pub(crate) fn added_columns<'s>(
+    cx: &Cx,
+    st: &'s Stmt,
+) -> impl Iterator<Item = (&'s QName, &'s Spec, &'s ColumnDef)> {
+    alter_existing(cx, st)
+        .into_iter()
+        .flat_map(|(table, specs)| {
+            specs.iter().filter_map(move |s| match &s.kind {
+                SpecKind::AddColumn { col, .. } => Some((table, s, col)),
+                _ => None,
+            })
+        })
+}
+
+/// The columns an ALTER TABLE on an existing table redefines with MODIFY or CHANGE:
+/// (table, spec, current name, new definition).
+pub(crate) fn modified_columns<'s>(
+    cx: &Cx,
+    st: &'s Stmt,
+) -> impl Iterator<Item = (&'s QName, &'s Spec, &'s str, &'s ColumnDef)> {
+    alter_existing(cx, st)
+        .into_iter()
+        .flat_map(|(table, specs)| {
+            specs.iter().filter_map(move |s| match &s.kind {
+                SpecKind::ModifyColumn { old, col } => Some((table, s, old.as_str(), col)),
+                _ => None,
+            })
+        })
+}
+
+/// The `locks` text of an ALTER that copies `table`: the rules that report a table copy
+/// describe the lock the same way.
+pub(crate) fn copy_lock(table: &QName) -> String {
+    format!("SHARED on {table} (COPY): blocks writes for the whole copy")
+}
+
 /// Why `ADD COLUMN col` cannot be INSTANT on the target server (None = it can).
 pub(crate) fn add_column_not_instant(
     cx: &Cx,
@@ -81,7 +118,7 @@ pub(crate) fn add_column_not_instant(
     col: &ColumnDef,
     position: bool,
 ) -> Option<String> {
-    let v = cx.opts.mysql_version;
+    let v = cx.out.opts.mysql_version;
     let (first_ok, anywhere_ok) = match v.flavor {
         MySql => (v.at_least(MySql, 8, 0, 12), v.at_least(MySql, 8, 0, 29)),
         MariaDb => (v.at_least(MariaDb, 10, 3, 2), v.at_least(MariaDb, 10, 4, 0)),
@@ -129,7 +166,7 @@ pub(crate) fn add_column_not_instant(
 
 /// Whether every action of the ALTER can run with ALGORITHM=INSTANT on the target server.
 pub(crate) fn instant_ok(cx: &Cx, table: &QName, specs: &[Spec]) -> bool {
-    let v = cx.opts.mysql_version;
+    let v = cx.out.opts.mysql_version;
     specs.iter().all(|s| match &s.kind {
         SpecKind::AddColumn { col, position } => {
             add_column_not_instant(cx, table, col, *position).is_none()
@@ -162,6 +199,6 @@ pub(crate) fn pin_clause(cx: &Cx, table: &QName, specs: &[Spec]) -> &'static str
 pub(crate) fn with_clause(cx: &Cx, st: &Stmt, clause: &str) -> String {
     format!(
         "{}, {clause};",
-        cx.slice(&st.range).trim().trim_end_matches(';')
+        cx.out.slice(&st.range).trim().trim_end_matches(';')
     )
 }

@@ -42,7 +42,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         _ => return,
     };
     for (range, what, copy) in hits {
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("{what} rebuilds the whole table{}", if copy { " with writes blocked (COPY)" } else { ": heavy I/O and replica lag for its duration" }),

@@ -45,7 +45,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         Some(t) => format!("lock_wait_timeout is {t} s"),
         None => "no lock_wait_timeout is set (default: one year)".into(),
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{now}: while this DDL waits for the metadata lock on {table}, every query on {table} queues behind it"),

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{SpecKind, Stmt};
+use crate::mysql::model::Stmt;
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 
@@ -17,13 +17,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else {
-            continue;
-        };
+    for (table, s, old, col) in super::modified_columns(cx, st) {
         if !col.not_null {
             continue;
         }
@@ -40,7 +34,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         } else {
             ""
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("making {table}.{old} NOT NULL{unknown} rebuilds the table and converts or rejects existing NULLs"),

@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::pg::model::{ActionKind, Stmt};
+use crate::pg::model::Stmt;
 use crate::pg::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::pg_ident;
@@ -18,13 +18,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for a in actions {
-        let ActionKind::AddColumn(col) = &a.kind else {
-            continue;
-        };
+    for (table, a, col) in super::added_columns(cx, st) {
         let has_default = col.default.as_ref().is_some_and(|d| !d.is_null)
             || col.generated.is_some()
             || col.ty.as_ref().is_some_and(|t| t.is_serial());
@@ -34,7 +28,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let t = table.pg();
         let c = pg_ident(&col.name);
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding NOT NULL column {table}.{} without a DEFAULT fails on a non-empty table and breaks INSERTs from code that does not set it", col.name),

@@ -1,6 +1,6 @@
 use crate::finding::Severity;
 use crate::pg::locks::{describe, LockMode};
-use crate::pg::model::{ActionKind, Generated, Stmt};
+use crate::pg::model::{Generated, Stmt};
 use crate::pg::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::pg_ident;
@@ -19,13 +19,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for a in actions {
-        let ActionKind::AddColumn(col) = &a.kind else {
-            continue;
-        };
+    for (table, a, col) in super::added_columns(cx, st) {
         let what = match (&col.generated, &col.ty) {
             (Some(Generated::Stored), _) => {
                 "a GENERATED … STORED column is computed for every row".to_string()
@@ -50,12 +44,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 .map(|t| t.text.clone())
                 .unwrap_or_else(|| "bigint".into()),
         };
-        let help = if col.generated == Some(Generated::Stored) && cx.opts.pg_version >= 18 {
+        let help = if col.generated == Some(Generated::Stored) && cx.out.opts.pg_version >= 18 {
             format!("On PostgreSQL 18 use a VIRTUAL generated column (computed on read, no rewrite):\n  ALTER TABLE {t} ADD COLUMN {c} {base} GENERATED ALWAYS AS (…) VIRTUAL;")
         } else {
             format!("Add a plain nullable column, keep it filled for new rows (DEFAULT or trigger), backfill in batches, then add NOT NULL safely:\n  ALTER TABLE {t} ADD COLUMN {c} {base};")
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!(

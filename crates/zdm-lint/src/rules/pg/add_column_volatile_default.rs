@@ -1,6 +1,6 @@
 use crate::finding::Severity;
 use crate::pg::locks::{describe, LockMode};
-use crate::pg::model::{ActionKind, DefaultExpr, Stmt};
+use crate::pg::model::{DefaultExpr, Stmt};
 use crate::pg::Cx;
 use crate::rules::{Engine, RuleInfo};
 use crate::schema::pg_ident;
@@ -122,17 +122,11 @@ pub(crate) fn volatility(d: &DefaultExpr, schema: &crate::schema::Schema) -> Opt
 }
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, actions)) = super::alter_existing(cx, st) else {
-        return;
-    };
-    for a in actions {
-        let ActionKind::AddColumn(col) = &a.kind else {
-            continue;
-        };
+    for (table, a, col) in super::added_columns(cx, st) {
         let Some(d) = col.default.as_ref().filter(|d| !d.is_null) else {
             continue;
         };
-        let reason = if cx.opts.pg_version < 11 {
+        let reason = if cx.out.opts.pg_version < 11 {
             Some(format!(
                 "before PostgreSQL 11 any non-NULL default (here {}) rewrites the table",
                 d.text
@@ -144,7 +138,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let t = table.pg();
         let c = pg_ident(&col.name);
         let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding {table}.{} with DEFAULT {} rewrites the whole table under ACCESS EXCLUSIVE: {reason}", col.name, d.text),

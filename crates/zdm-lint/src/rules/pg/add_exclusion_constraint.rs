@@ -29,11 +29,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if c.kind != ConKind::Exclude {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding an EXCLUDE constraint to {table} builds its index and checks every row under ACCESS EXCLUSIVE; it cannot be added NOT VALID"),
-            format!("Create a new table with the constraint, backfill and swap, or run it in a maintenance window:\n  CREATE TABLE {} (LIKE {} INCLUDING ALL, {});", crate::schema::pg_ident(&format!("{}_new", table.name)), table.pg(), cx.slice(&c.range).trim()),
+            format!("Create a new table with the constraint, backfill and swap, or run it in a maintenance window:\n  CREATE TABLE {} (LIKE {} INCLUDING ALL, {});", crate::schema::pg_ident(&format!("{}_new", table.name)), table.pg(), cx.out.slice(&c.range).trim()),
             Some(describe(LockMode::AccessExclusive, table, " for the index build")),
         );
     }

@@ -70,7 +70,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             });
         }
         let tq = table.pg();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("ADD PRIMARY KEY on {table} {} under ACCESS EXCLUSIVE", problems.join(" and ")),

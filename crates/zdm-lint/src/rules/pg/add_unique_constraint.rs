@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             _ => continue,
         };
         let t = table.pg();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding a UNIQUE constraint to {table} builds its index under ACCESS EXCLUSIVE"),

@@ -38,7 +38,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             u == column.to_lowercase() || u.starts_with(&format!("{}::", column.to_lowercase()))
         });
         let reason = match &current {
-            Some(cur) if trivial_using && cur.pg_change_is_metadata_only(ty, cx.opts.pg_version, indexed) => continue,
+            Some(cur) if trivial_using && cur.pg_change_is_metadata_only(ty, cx.out.opts.pg_version, indexed) => continue,
             Some(cur) if !trivial_using => format!("{} → {} with a USING expression rewrites every row", cur.text, ty.text),
             Some(cur) => format!("{} → {} is not binary-coercible", cur.text, ty.text),
             None => format!("the current type of {column} is unknown to the linter, so {} may rewrite (only a few changes, e.g. varchar widening, are metadata-only)", ty.text),
@@ -46,7 +46,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let tq = table.pg();
         let c = pg_ident(column);
         let newc = pg_ident(&format!("{column}_new"));
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("changing the type of {table}.{column} rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE: {reason}"),

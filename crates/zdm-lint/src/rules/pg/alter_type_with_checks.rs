@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             continue;
         }
         let t = table.pg();
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("{table}.{column} is referenced by CHECK constraint(s) {}: each is re-validated against every row under ACCESS EXCLUSIVE", checks.join(", ")),

@@ -24,7 +24,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let ActionKind::DropColumn { name } = &a.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("dropping {table}.{name} breaks every running version of the application that still reads or writes it, and the data cannot be restored by a rollback"),

@@ -24,7 +24,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let ActionKind::DropConstraint { name } = &a.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("dropping constraint {name} on {table}: code relying on it (ON CONFLICT, cascades, integrity) breaks or lets bad data in"),

@@ -23,7 +23,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if what != "DATABASE" {
         return;
     }
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         "DROP DATABASE destroys a whole database".into(),

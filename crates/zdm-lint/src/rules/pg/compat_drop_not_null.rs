@@ -24,7 +24,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let ActionKind::DropNotNull { column } = &a.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("{table}.{column} may now hold NULLs that running code does not expect, and the change cannot be rolled back once it does"),

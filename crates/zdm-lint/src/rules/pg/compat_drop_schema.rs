@@ -28,7 +28,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         .map(|n| n.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("dropping schema {list} breaks everything that uses its objects and destroys their data"),

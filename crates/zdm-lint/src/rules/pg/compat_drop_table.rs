@@ -25,7 +25,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     }
     let existing: Vec<_> = names.iter().filter(|n| cx.existing(n)).cloned().collect();
     for n in existing {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("dropping table {n} breaks running code that uses it and destroys its data"),

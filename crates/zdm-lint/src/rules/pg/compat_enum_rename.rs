@@ -20,7 +20,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let Kind::EnumRenameValue { type_name } = &st.kind else {
         return;
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("renaming a value of {type_name} breaks running code that uses the old label"),

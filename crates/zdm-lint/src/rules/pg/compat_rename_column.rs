@@ -25,7 +25,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let ActionKind::RenameColumn { from, to } = &a.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("renaming {table}.{from} to {to} breaks every running instance of the code that still uses {from}"),

@@ -23,7 +23,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if what == "INDEX" {
         return; // renaming an index breaks nothing that runs queries
     }
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("renaming {} {name} breaks code that still uses the old name", what.to_lowercase()),

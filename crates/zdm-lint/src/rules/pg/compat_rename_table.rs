@@ -26,7 +26,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             continue;
         };
         // A view with the old name created later in the file keeps old code working.
-        let rest = cx.text.get(st.range.end..).unwrap_or("").to_lowercase();
+        let rest = cx.out.text.get(st.range.end..).unwrap_or("").to_lowercase();
         if rest.contains(&format!("create view {}", table.name.to_lowercase()))
             || rest.contains(&format!(
                 "create or replace view {}",
@@ -36,7 +36,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             continue;
         }
         let new = crate::schema::QName::new(table.schema.as_deref(), to);
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("renaming {table} to {to} breaks running code that still uses {}", table.name),

@@ -44,7 +44,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     } else {
         "in zdm's transaction around the file"
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{what} cannot run in a transaction block ({why}): the migration fails with error 25001"),
@@ -61,17 +61,10 @@ pub(crate) fn implied(cx: &mut Cx, parsed: &crate::pg::Parsed) {
         return;
     }
     for st in &parsed.stmts {
-        let text = cx.slice(&st.range).to_string();
-        let s = zdm_core::sql::Statement {
-            text,
-            offset: st.range.start,
-            line: 0,
-            column: 0,
-        };
-        if !s.must_run_outside_transaction() {
+        if !cx.must_run_outside_transaction(st) {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("this statement cannot run in a transaction, so zdm runs the whole file statement by statement: the other {} statement(s) lose their transaction and a failure leaves the file half applied", total - 1),

@@ -30,7 +30,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 let c = crate::schema::pg_ident(&col.name);
                 let ty = col.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default();
                 let fk = crate::schema::pg_ident(&format!("{}_{}_fkey", table.name, col.name));
-                cx.report(
+                cx.out.report(
                     &RULE,
                     a.range.clone(),
                     format!("adding {table}.{} with an inline REFERENCES validates the foreign key over the whole table while holding ACCESS EXCLUSIVE", col.name),
@@ -48,10 +48,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let lock = match c.kind {
             ConKind::Check => LockMode::AccessExclusive,
             ConKind::ForeignKey => LockMode::ShareRowExclusive,
-            ConKind::NotNull if cx.opts.pg_version >= 18 => LockMode::AccessExclusive,
+            ConKind::NotNull if cx.out.opts.pg_version >= 18 => LockMode::AccessExclusive,
             _ => continue,
         };
-        let text = cx.slice(&c.range).trim().to_string();
+        let text = cx.out.slice(&c.range).trim().to_string();
         let name = con_name(
             &c.name,
             &format!(
@@ -82,7 +82,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             ));
         }
         let _ = cols(&c.columns);
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("adding {what} constraint to {table} validates every existing row while holding {}", lock.name()),

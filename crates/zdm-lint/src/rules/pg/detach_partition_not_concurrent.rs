@@ -18,7 +18,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    if cx.opts.pg_version < 14 {
+    if cx.out.opts.pg_version < 14 {
         return;
     }
     let Some((table, actions)) = super::alter_existing(cx, st) else {
@@ -29,11 +29,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             concurrently: false,
         } = a.kind
         {
-            if cx.slice(&a.range).to_uppercase().contains("FINALIZE") {
+            if cx.out.slice(&a.range).to_uppercase().contains("FINALIZE") {
                 continue; // completes an interrupted DETACH … CONCURRENTLY
             }
-            let text = cx.slice(&a.range).to_string();
-            cx.report(
+            let text = cx.out.slice(&a.range).to_string();
+            cx.out.report(
                 &RULE,
                 a.range.clone(),
                 format!("DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}"),

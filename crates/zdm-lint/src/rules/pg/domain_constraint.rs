@@ -22,7 +22,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         Kind::AlterDomainAddConstraint => "ALTER DOMAIN … ADD CONSTRAINT checks every row of every column of this domain while locking those tables",
         _ => return,
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         msg.into(),

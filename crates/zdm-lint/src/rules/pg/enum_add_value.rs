@@ -25,16 +25,16 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         return;
     };
     if !positioned {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("ADD VALUE to {type_name} without BEFORE/AFTER appends it last, which decides how it sorts and compares"),
-            format!("State the position explicitly:\n  {} AFTER '<existing value>';", cx.slice(&st.range).trim().trim_end_matches(';')),
+            format!("State the position explicitly:\n  {} AFTER '<existing value>';", cx.out.slice(&st.range).trim().trim_end_matches(';')),
             None,
         );
     }
-    if cx.tx.active() && cx.opts.pg_version < 12 {
-        cx.report(
+    if cx.tx.active() && cx.out.opts.pg_version < 12 {
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("ALTER TYPE {type_name} ADD VALUE cannot run inside a transaction block before PostgreSQL 12"),

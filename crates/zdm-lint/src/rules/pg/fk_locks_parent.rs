@@ -51,7 +51,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if !cx.existing(&parent) {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("creating a foreign key takes SHARE ROW EXCLUSIVE on the referenced table {parent}: writes to it block while this waits and runs"),

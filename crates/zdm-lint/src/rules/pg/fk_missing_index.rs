@@ -83,7 +83,7 @@ pub(crate) fn finish(cx: &mut Cx) {
         } else {
             ""
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("foreign key columns ({}) of {table} have no index leading with them: deletes and key updates on the parent scan {table}", columns.join(", ")),

@@ -39,7 +39,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             | Kind::Set { .. }
             | Kind::Reset { .. }
             | Kind::Begin
-    ) || matches!(&st.kind, Kind::Other { ddl: false, .. } if cx.slice(&st.range).trim_start().to_ascii_uppercase().starts_with("COMMENT"));
+    ) || matches!(&st.kind, Kind::Other { ddl: false, .. } if cx.out.slice(&st.range).trim_start().to_ascii_uppercase().starts_with("COMMENT"));
     if trivial || (!backfill && cx.tx.hold_reported) {
         return;
     }
@@ -59,7 +59,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             "Keep the strong-lock statement last in its transaction, or split the migration so each strong lock is taken in a short transaction of its own.".to_string(),
         )
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         msg,

@@ -27,7 +27,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.tx.active() {
         return;
     }
-    let text = normalized(cx.slice(&st.range));
+    let text = normalized(cx.out.slice(&st.range));
     let mut hits: Vec<(std::ops::Range<usize>, &str, &str)> = Vec::new();
     match &st.kind {
         Kind::CreateTable { .. }
@@ -64,7 +64,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         }
         Kind::AlterTable { actions, .. } => {
             for a in actions {
-                let at = normalized(cx.slice(&a.range));
+                let at = normalized(cx.out.slice(&a.range));
                 match &a.kind {
                     ActionKind::AddColumn(_) if !at.contains("if not exists") => {
                         hits.push((a.range.clone(), "ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
@@ -98,7 +98,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         _ => {}
     }
     for (range, what, fix) in hits {
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("{what} is not idempotent and this file runs without a transaction: a retry after a partial failure fails here"),

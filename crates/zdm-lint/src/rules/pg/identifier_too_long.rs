@@ -58,7 +58,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             }
             n[..end].to_string()
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!(

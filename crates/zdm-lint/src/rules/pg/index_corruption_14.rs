@@ -17,7 +17,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    if cx.opts.pg_version != 14 || cx.opts.pg_minor.is_none_or(|m| m >= 4) {
+    if cx.out.opts.pg_version != 14 || cx.out.opts.pg_minor.is_none_or(|m| m >= 4) {
         return;
     }
     if matches!(
@@ -30,7 +30,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             ..
         }
     ) {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             "CONCURRENTLY index builds on PostgreSQL 14.0–14.3 can silently miss rows".into(),

@@ -41,7 +41,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         .unwrap_or_else(|| "<index_name>".into());
     let unique_kw = if *unique { "UNIQUE " } else { "" };
     let where_note = if *partial { " WHERE …" } else { "" };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("CREATE {unique_kw}INDEX on {table} without CONCURRENTLY blocks all writes to the table until the index is built"),

@@ -47,7 +47,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let lock = tables
         .first()
         .map(|t| describe(LockMode::AccessExclusive, t, " while it waits and drops"));
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         "DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table; queries queue behind it while it waits for running ones".into(),

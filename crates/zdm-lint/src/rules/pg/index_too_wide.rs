@@ -28,7 +28,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if columns.len() <= 3 {
         return;
     }
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("non-unique index over {} columns: large, slows every write, trailing columns rarely help", columns.len()),

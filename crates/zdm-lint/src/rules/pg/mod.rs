@@ -1,7 +1,8 @@
 //! PostgreSQL rules, one per file. Each has `RULE` (metadata, examples) and `check`, called
 //! for every statement before the statement is replayed into the catalog.
 
-use crate::pg::model::{Action, Kind, Stmt};
+use crate::pg::locks::{locks, LockMode};
+use crate::pg::model::{Action, ActionKind, ColumnDef, Kind, Stmt};
 use crate::pg::Cx;
 use crate::rules::RuleInfo;
 use crate::schema::QName;
@@ -142,6 +143,29 @@ pub(crate) fn alter_existing<'s>(cx: &Cx, st: &'s Stmt) -> Option<(&'s QName, &'
         Kind::AlterTable { table, actions } if cx.existing(table) => Some((table, actions)),
         _ => None,
     }
+}
+
+/// The columns an ALTER TABLE on a pre-existing table adds: (table, action, column).
+pub(crate) fn added_columns<'s>(
+    cx: &Cx,
+    st: &'s Stmt,
+) -> impl Iterator<Item = (&'s QName, &'s Action, &'s ColumnDef)> {
+    alter_existing(cx, st)
+        .into_iter()
+        .flat_map(|(table, actions)| {
+            actions.iter().filter_map(move |a| match &a.kind {
+                ActionKind::AddColumn(col) => Some((table, a, col)),
+                _ => None,
+            })
+        })
+}
+
+/// The first write-blocking lock `st` requests on a table that existed before this file: what
+/// the lock_timeout and statement_timeout rules warn about.
+pub(crate) fn write_blocking_lock(cx: &Cx, st: &Stmt) -> Option<(QName, LockMode)> {
+    locks(st, cx.schema)
+        .into_iter()
+        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
 }
 
 /// `"CONSTRAINT name "` or "" for suggested SQL.

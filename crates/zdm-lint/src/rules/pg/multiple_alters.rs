@@ -38,7 +38,7 @@ pub(crate) fn finish(cx: &mut Cx) {
             continue;
         }
         let n = ranges.len();
-        cx.report(
+        cx.out.report(
             &RULE,
             ranges[1].clone(),
             format!("{n} ALTER TABLE statements on {table} in this migration: each one queues for ACCESS EXCLUSIVE separately"),

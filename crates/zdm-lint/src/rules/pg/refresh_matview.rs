@@ -28,7 +28,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if !cx.existing(view) {
         return;
     }
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("REFRESH MATERIALIZED VIEW {view} blocks every read of the view until the refresh finishes"),

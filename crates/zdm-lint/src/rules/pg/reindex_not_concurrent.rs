@@ -27,7 +27,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if target.to_uppercase().starts_with("SYSTEM") {
         return; // system catalogs cannot be reindexed concurrently
     }
-    let help = if cx.opts.pg_version >= 12 {
+    let help = if cx.out.opts.pg_version >= 12 {
         let (kind, rest) = target
             .split_once(char::is_whitespace)
             .unwrap_or((target.as_str(), ""));
@@ -35,7 +35,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     } else {
         "PostgreSQL before 12 has no REINDEX CONCURRENTLY: CREATE INDEX CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, then rename.".into()
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         "REINDEX without CONCURRENTLY blocks writes to the table and reads through the index for the whole rebuild".into(),

@@ -1,7 +1,8 @@
 use crate::finding::Severity;
-use crate::pg::locks::{describe, locks};
+use crate::pg::locks::describe;
 use crate::pg::model::Stmt;
 use crate::pg::Cx;
+use crate::rules::pg::write_blocking_lock;
 use crate::rules::{Engine, RuleInfo};
 
 pub(crate) static RULE: RuleInfo = RuleInfo {
@@ -23,14 +24,11 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.lock_timeout || cx.reported_lock_timeout {
         return;
     }
-    let Some((table, mode)) = locks(st, cx.schema)
-        .into_iter()
-        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
-    else {
+    let Some((table, mode)) = write_blocking_lock(cx, st) else {
         return;
     };
     cx.reported_lock_timeout = true;
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{} on {table} is requested with no lock_timeout: while it waits behind running queries, all later queries on {table} queue behind it", mode.name()),

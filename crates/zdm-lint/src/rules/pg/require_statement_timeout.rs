@@ -1,7 +1,7 @@
 use crate::finding::Severity;
-use crate::pg::locks::locks;
 use crate::pg::model::Stmt;
 use crate::pg::Cx;
+use crate::rules::pg::write_blocking_lock;
 use crate::rules::{Engine, RuleInfo};
 
 pub(crate) static RULE: RuleInfo = RuleInfo {
@@ -21,19 +21,16 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if cx.statement_timeout || cx.reported_statement_timeout {
         return;
     }
-    let Some((table, mode)) = locks(st, cx.schema)
-        .into_iter()
-        .find(|(t, m)| m.blocks_writes() && cx.existing(t))
-    else {
+    let Some((table, mode)) = write_blocking_lock(cx, st) else {
         return;
     };
     cx.reported_statement_timeout = true;
-    let extra = if cx.opts.pg_version >= 17 {
+    let extra = if cx.out.opts.pg_version >= 17 {
         "\n  SET transaction_timeout = '30s';  -- PG17+: bounds the whole transaction"
     } else {
         ""
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{} on {table} is taken with no statement_timeout: if the statement runs long, {table} stays blocked until it ends", mode.name()),

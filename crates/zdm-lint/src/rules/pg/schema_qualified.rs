@@ -20,6 +20,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let table = match &st.kind {
         Kind::CreateTable { .. } | Kind::CreateTableAs { .. }
             if cx
+                .out
                 .slice(&st.range)
                 .to_lowercase()
                 .split_whitespace()
@@ -38,7 +39,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     if table.schema.is_some() || table.name.is_empty() {
         return;
     }
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{table} is not schema-qualified: it resolves through search_path"),

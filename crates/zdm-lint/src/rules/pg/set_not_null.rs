@@ -27,7 +27,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             continue;
         };
         // A validated CHECK (col IS NOT NULL) makes it metadata-only on PG12+.
-        let proven = cx.opts.pg_version >= 12
+        let proven = cx.out.opts.pg_version >= 12
             && cx.schema.table(table).is_some_and(|t| {
                 t.column(column).is_some_and(|c| c.not_null)
                     || t.checks_on(column).iter().any(|c| {
@@ -46,14 +46,14 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let t = table.pg();
         let c = pg_ident(column);
         let cname = pg_ident(&format!("{}_{}_not_null", table.name, column));
-        let help = if cx.opts.pg_version >= 18 {
+        let help = if cx.out.opts.pg_version >= 18 {
             format!("On PostgreSQL 18+ add the NOT NULL constraint NOT VALID, then validate it in a later migration:\n  ALTER TABLE {t} ADD CONSTRAINT {cname} NOT NULL {c} NOT VALID;\n  -- next migration:\n  ALTER TABLE {t} VALIDATE CONSTRAINT {cname};")
-        } else if cx.opts.pg_version >= 12 {
+        } else if cx.out.opts.pg_version >= 12 {
             format!("Prove it with a CHECK first; SET NOT NULL then skips the scan:\n  ALTER TABLE {t} ADD CONSTRAINT {cname} CHECK ({c} IS NOT NULL) NOT VALID;\n  -- next migration:\n  ALTER TABLE {t} VALIDATE CONSTRAINT {cname};\n  ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;\n  ALTER TABLE {t} DROP CONSTRAINT {cname};")
         } else {
             format!("Before PostgreSQL 12 SET NOT NULL always scans: keep a validated CHECK instead:\n  ALTER TABLE {t} ADD CONSTRAINT {cname} CHECK ({c} IS NOT NULL) NOT VALID;\n  ALTER TABLE {t} VALIDATE CONSTRAINT {cname};")
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!(

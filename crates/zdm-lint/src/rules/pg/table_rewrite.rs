@@ -25,7 +25,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let ActionKind::Rewrite { what } = a.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("ALTER TABLE … {what} rewrites {table} and its indexes under ACCESS EXCLUSIVE"),

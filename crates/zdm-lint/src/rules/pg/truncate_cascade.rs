@@ -25,7 +25,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         return;
     };
     let list = tables.iter().map(|t| t.pg()).collect::<Vec<_>>().join(", ");
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("TRUNCATE {list} CASCADE also empties every table referencing them, recursively"),

@@ -32,5 +32,6 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         ),
         _ => return,
     };
-    cx.report(&RULE, st.range.clone(), what.into(), help.into(), None);
+    cx.out
+        .report(&RULE, st.range.clone(), what.into(), help.into(), None);
 }

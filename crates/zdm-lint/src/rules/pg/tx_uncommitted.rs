@@ -23,7 +23,7 @@ pub(crate) fn finish(cx: &mut Cx) {
         return;
     }
     let at = cx.tx.begin_at.clone().unwrap_or(0..0);
-    cx.report(
+    cx.out.report(
         &RULE,
         at,
         "BEGIN is never committed in this file: its locks stay held and the outcome depends on the tool".into(),

@@ -61,7 +61,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let Some((why, instead)) = advice(&ty) else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("column {name} is {}: {why}", ty.text),

@@ -22,12 +22,12 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         Kind::Cluster => "CLUSTER",
         _ => return,
     };
-    let alt = if cx.opts.pg_version >= 19 {
+    let alt = if cx.out.opts.pg_version >= 19 {
         "REPACK (CONCURRENTLY) …, or pg_repack / pg_squeeze"
     } else {
         "pg_repack or pg_squeeze (online rebuild with a brief lock at the end)"
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("{what} rewrites the table under ACCESS EXCLUSIVE: no reads or writes until it finishes"),

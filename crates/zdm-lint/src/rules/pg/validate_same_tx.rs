@@ -49,7 +49,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
                 .unwrap_or_else(|| (table.clone(), crate::pg::locks::LockMode::AccessExclusive));
             format!("this transaction already holds {} on {t}", m.name())
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             a.range.clone(),
             format!("VALIDATE CONSTRAINT scans the whole table, and {why}: the scan runs under that lock"),

@@ -24,7 +24,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         let SpecKind::DropColumn { name } = &s.kind else {
             continue;
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("dropping {table}.{name} breaks running code that still uses it, and the data cannot be restored by a rollback"),

@@ -33,7 +33,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             }
             _ => continue,
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("dropping constraint {name} on {table}: code relying on it breaks or lets bad data in, and re-adding it later copies the table"),

@@ -20,7 +20,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     let Kind::DropDatabase { name } = &st.kind else {
         return;
     };
-    cx.report(
+    cx.out.report(
         &RULE,
         st.range.clone(),
         format!("DROP DATABASE {name} destroys every table in it"),

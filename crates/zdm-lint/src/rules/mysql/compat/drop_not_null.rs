@@ -1,5 +1,5 @@
 use crate::finding::Severity;
-use crate::mysql::model::{SpecKind, Stmt};
+use crate::mysql::model::Stmt;
 use crate::mysql::Cx;
 use crate::rules::{Engine, RuleInfo};
 
@@ -17,13 +17,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let Some((table, specs)) = super::super::alter_existing(cx, st) else {
-        return;
-    };
-    for s in specs {
-        let SpecKind::ModifyColumn { old, col } = &s.kind else {
-            continue;
-        };
+    for (table, s, old, col) in super::super::modified_columns(cx, st) {
         let was_not_null = cx
             .schema
             .table(table)
@@ -32,7 +26,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if col.not_null || !was_not_null {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("{table}.{old} may now hold NULLs that running code does not expect"),

@@ -1,7 +1,7 @@
 use crate::finding::Severity;
 use crate::mysql::model::{Kind, SpecKind, Stmt};
 use crate::mysql::Cx;
-use crate::rules::{Engine, RuleInfo};
+use crate::rules::{report_compat_other, CompatHits, Engine, RuleInfo};
 
 pub(crate) static RULE: RuleInfo = RuleInfo {
     id: "compat-drop-other",
@@ -17,7 +17,7 @@ pub(crate) static RULE: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
-    let hits: Vec<(std::ops::Range<usize>, String)> = match &st.kind {
+    let hits: CompatHits = match &st.kind {
         Kind::Compat { what } => vec![(st.range.clone(), what.clone())],
         Kind::AlterTable { table, specs, .. } if cx.existing(table) => specs
             .iter()
@@ -30,13 +30,10 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             .collect(),
         _ => return,
     };
-    for (range, what) in hits {
-        cx.report(
-            &RULE,
-            range,
-            format!("{what}: running code may depend on what this removes or changes"),
-            "Expand/contract: deploy code that no longer depends on it first, then change or drop it in a later release.".into(),
-            None,
-        );
-    }
+    report_compat_other(
+        &mut cx.out,
+        &RULE,
+        hits,
+        "Expand/contract: deploy code that no longer depends on it first, then change or drop it in a later release.",
+    );
 }

@@ -26,7 +26,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
     };
     let existing: Vec<_> = tables.iter().filter(|t| cx.existing(t)).cloned().collect();
     for t in existing {
-        cx.report(
+        cx.out.report(
             &RULE,
             st.range.clone(),
             format!("dropping table {t} breaks running code that uses it and destroys its data"),

@@ -28,7 +28,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
             }
             _ => continue,
         };
-        cx.report(
+        cx.out.report(
             &RULE,
             s.range.clone(),
             format!("renaming {table}.{from} to {to} breaks running code that still uses {from}"),

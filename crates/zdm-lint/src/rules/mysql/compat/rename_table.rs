@@ -46,7 +46,7 @@ pub(crate) fn check(cx: &mut Cx, st: &Stmt) {
         if !cx.existing(&from) || targets.contains(&from.name) {
             continue;
         }
-        cx.report(
+        cx.out.report(
             &RULE,
             range,
             format!("renaming {from} to {to} breaks running code that still uses {}", from.name),
