@@ -311,8 +311,8 @@ async fn trace_pg_on(
                         locks: strongest
                             .values()
                             .filter(|l| {
-                                !(l.kind == "i" && l.mode == "ACCESS SHARE")
-                                    && !t.created.contains(&l.relation)
+                                let index_read = l.kind == "i" && l.mode == "ACCESS SHARE";
+                                !index_read && !t.created.contains(&l.relation)
                             })
                             .map(|l| {
                                 format!("{} on {} (blocks {})", l.mode, l.relation, l.blocks())
