@@ -1,5 +1,6 @@
 use crate::finding::{Finding, Severity};
 use crate::rules::{Engine, RuleInfo};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 fn level(s: Severity) -> &'static str {
@@ -31,48 +32,103 @@ pub fn render(findings: &[Finding], engine: Engine, help_base_uri: &str) -> Stri
             })
         })
         .collect();
-    let results: Vec<Value> = findings
+    // Results are serialised from borrowed structs (no `Value` per finding): reports with tens
+    // of thousands of results stay one pass and small in memory.
+    #[derive(Serialize)]
+    struct Text {
+        text: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Region {
+        start_line: usize,
+        start_column: usize,
+        byte_offset: usize,
+        byte_length: usize,
+    }
+    #[derive(Serialize)]
+    struct Artifact {
+        uri: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Physical {
+        artifact_location: Artifact,
+        region: Region,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Location {
+        physical_location: Physical,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SarifResult<'a> {
+        rule_id: &'a str,
+        level: &'static str,
+        message: Text,
+        locations: [Location; 1],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule_index: Option<usize>,
+    }
+    let results: Vec<SarifResult> = findings
         .iter()
         .map(|f| {
-            let mut msg = f.message.clone();
-            if let Some(l) = &f.locks {
-                msg.push_str(&format!(" (locks: {l})"));
-            }
-            let mut res = json!({
-                "ruleId": f.rule,
-                "level": level(f.severity),
-                "message": {"text": format!("{msg}\n{}", f.help)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": f.file.replace('\\', "/")},
-                        "region": {
-                            "startLine": f.line,
-                            "startColumn": f.column,
-                            "byteOffset": f.span.start,
-                            "byteLength": f.span.end.saturating_sub(f.span.start),
-                        }
-                    }
+            let locks = f
+                .locks
+                .as_ref()
+                .map(|l| format!(" (locks: {l})"))
+                .unwrap_or_default();
+            SarifResult {
+                rule_id: f.rule,
+                level: level(f.severity),
+                message: Text {
+                    text: format!("{}{locks}\n{}", f.message, f.help),
+                },
+                locations: [Location {
+                    physical_location: Physical {
+                        artifact_location: Artifact {
+                            uri: f.file.replace('\\', "/"),
+                        },
+                        region: Region {
+                            start_line: f.line,
+                            start_column: f.column,
+                            byte_offset: f.span.start,
+                            byte_length: f.span.end.saturating_sub(f.span.start),
+                        },
+                    },
                 }],
-            });
-            if let Some(i) = rules.iter().position(|r| r.id == f.rule) {
-                res["ruleIndex"] = json!(i);
+                rule_index: rules.iter().position(|r| r.id == f.rule),
             }
-            res
         })
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Run<'a> {
+        tool: Value,
+        column_kind: &'static str,
+        results: Vec<SarifResult<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(rename = "$schema")]
+        schema: &'static str,
+        version: &'static str,
+        runs: [Run<'a>; 1],
+    }
+    let doc = Doc {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [Run {
+            tool: json!({"driver": {
                 "name": "zdm lint",
                 "informationUri": "https://github.com/zdm-dev/zdm",
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rule_objs,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
-    });
+            }}),
+            column_kind: "unicodeCodePoints",
+            results,
+        }],
+    };
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
