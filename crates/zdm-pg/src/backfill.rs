@@ -129,8 +129,12 @@ pub async fn run(
         }
         None => Vec::new(),
     };
+    let keyset = bf
+        .key
+        .as_ref()
+        .map(|key| Keyset::new(&qt, key, &key_types, &bf.set));
     let batch_sql = match &bf.key {
-        Some(key) => keyset_sql(&qt, key, &key_types, &bf.set),
+        Some(_) => String::new(),
         None => {
             let first: String = c
                 .query_one(
@@ -186,11 +190,20 @@ pub async fn run(
                                 .map(|v| v.as_str().unwrap_or_default().to_string())
                                 .collect()
                         });
-                        let r = c.query_one(&batch_sql, &[&keys, &rows, &xid]).await?;
-                        let updated: i64 = r.get(0);
-                        let seen: i64 = r.get(1);
-                        let last: Option<Vec<String>> = r.get(2);
-                        let next = last
+                        let ks = keyset.as_ref().expect("keyed backfill");
+                        // The batch's upper key first (an index-only walk), then one UPDATE over
+                        // the key range: a range scan, no join against a key list.
+                        let upper: Option<Vec<String>> = c
+                            .query_opt(&ks.upper, &[&keys, &rows])
+                            .await?
+                            .map(|r| r.get(0));
+                        let updated: i64 = match &upper {
+                            Some(u) => c.query_one(&ks.bounded, &[&keys, &xid, u]).await?,
+                            None => c.query_one(&ks.unbounded, &[&keys, &xid]).await?,
+                        }
+                        .get(0);
+                        let seen = if upper.is_some() { rows } else { 0 };
+                        let next = upper
                             .map(|l| serde_json::json!(l))
                             .or(key_param.clone().as_array().map(|_| key_param.clone()));
                         (updated, next, seen < rows)
@@ -249,37 +262,52 @@ pub async fn run(
 fn set_list(set: &[String], noop_column: &str) -> String {
     if set.is_empty() {
         let c = quote_ident(noop_column);
-        format!("{c} = t.{c}")
+        format!("{c} = {c}")
     } else {
         set.join(", ")
     }
 }
 
-fn keyset_sql(qt: &str, key: &[String], types: &[String], set: &[String]) -> String {
-    // The batch's key columns are renamed k1, k2, … so the SET expressions' column names can
-    // only mean the table's columns.
-    let list = |f: &dyn Fn(usize, &String) -> String| {
-        key.iter()
-            .enumerate()
-            .map(|(i, k)| f(i, k))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let cols = list(&|_, k| quote_ident(k));
-    let select = list(&|i, k| format!("{} AS k{}", quote_ident(k), i + 1));
-    let t_cols = list(&|_, k| format!("t.{}", quote_ident(k)));
-    let b_cols = list(&|i, _| format!("b.k{}", i + 1));
-    let params = list(&|i, _| format!("($1::text[])[{}]::{}", i + 1, types[i]));
-    let desc = list(&|i, _| format!("k{} DESC", i + 1));
-    let as_text = list(&|i, _| format!("k{}::text", i + 1));
-    let set = set_list(set, &key[0]);
-    format!(
-        "WITH batch AS (SELECT {select} FROM {qt} WHERE $1::text[] IS NULL OR ({cols}) > ({params}) ORDER BY {cols} LIMIT $2), \
-         upd AS (UPDATE {qt} t SET {set} FROM batch b WHERE ({t_cols}) = ({b_cols}) \
-                 AND age(t.xmin) >= age($3::text::xid) RETURNING 1) \
-         SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM batch), \
-                (SELECT ARRAY[{as_text}] FROM batch ORDER BY {desc} LIMIT 1)"
-    )
+/// The statements of a keyed batch. `$1` is the previous batch's upper key (`text[]`, NULL
+/// for the first batch), each element cast back to its column's type.
+struct Keyset {
+    /// The key of the batch's last row: the `$2`-th key after `$1` (none: the final batch).
+    upper: String,
+    /// UPDATE of the rows after `$1` up to `$3`, skipping rows newer than the expand (`$2` xid).
+    bounded: String,
+    /// The final batch: every row after `$1`.
+    unbounded: String,
+}
+
+impl Keyset {
+    fn new(qt: &str, key: &[String], types: &[String], set: &[String]) -> Keyset {
+        let list = |f: &dyn Fn(usize, &String) -> String| {
+            key.iter()
+                .enumerate()
+                .map(|(i, k)| f(i, k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let cols = list(&|_, k| quote_ident(k));
+        let param = |n: usize| list(&|i, _| format!("(${n}::text[])[{}]::{}", i + 1, types[i]));
+        let as_text = list(&|_, k| format!("{}::text", quote_ident(k)));
+        let after =
+            format!("(${{n}}::text[] IS NULL OR ({cols}) > ({}))", param(1)).replace("${n}", "$1");
+        let set = set_list(set, &key[0]);
+        let update = |extra: &str| {
+            format!(
+                "WITH upd AS (UPDATE {qt} SET {set} WHERE {after}{extra} \
+                 AND age(xmin) >= age($2::text::xid) RETURNING 1) SELECT count(*) FROM upd"
+            )
+        };
+        Keyset {
+            upper: format!(
+                "SELECT ARRAY[{as_text}] FROM {qt} WHERE {after} ORDER BY {cols} OFFSET $2::bigint - 1 LIMIT 1"
+            ),
+            bounded: update(&format!(" AND ({cols}) <= ({})", param(3))),
+            unbounded: update(""),
+        }
+    }
 }
 
 fn ctid_sql(qt: &str, column: &str, set: &[String]) -> String {
