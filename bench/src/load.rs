@@ -190,7 +190,26 @@ async fn scenario(
             *shared.schema.write().unwrap() = "public_02_change".into();
             tokio::time::sleep(Duration::from_millis(500)).await;
             phase("complete begins");
-            ops::complete(&mut s, Some(&f2.id)).await?;
+            if let Err(e) = ops::complete(&mut s, Some(&f2.id)).await {
+                // Leave evidence: which rows lack a helper value, and when they were written.
+                if let Ok(rows) = admin
+                    .query(
+                        "SELECT id::text, xmin::text, balance FROM public.accounts WHERE _zdm_new_id IS NULL LIMIT 10",
+                        &[],
+                    )
+                    .await
+                {
+                    for r in rows {
+                        eprintln!(
+                            "  row without helper: id {} xmin {} balance {}",
+                            r.get::<_, String>(0),
+                            r.get::<_, String>(1),
+                            r.get::<_, i32>(2)
+                        );
+                    }
+                }
+                return Err(e.into());
+            }
             phase("complete done");
         }
         Change::Naive(statements) => {
