@@ -194,7 +194,12 @@ async fn scenario(
                 // Leave evidence: which rows lack a helper value, and when they were written.
                 if let Ok(rows) = admin
                     .query(
-                        "SELECT id::text, xmin::text, balance FROM public.accounts WHERE _zdm_new_id IS NULL LIMIT 10",
+                        "SELECT id::text || ' ctid ' || ctid::text || ' neighbours ' || \
+                                (SELECT string_agg(a.id::text || ':' || a.xmin::text || ':' || coalesce(a._zdm_new_id::text, 'NULL'), ' ') \
+                                   FROM public.accounts a WHERE a.id BETWEEN t.id - 2 AND t.id + 2) || \
+                                ' progress ' || (SELECT string_agg(last_key::text || '/' || rows_done, ',') FROM zdm.backfill_progress) || \
+                                ' expand ' || (SELECT progress::text FROM zdm.migrations WHERE id = '02_change'), \
+                                xmin::text, balance FROM public.accounts t WHERE _zdm_new_id IS NULL LIMIT 10",
                         &[],
                     )
                     .await

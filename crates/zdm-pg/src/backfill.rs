@@ -257,6 +257,43 @@ pub async fn run(
     Ok(done as u64)
 }
 
+/// The newest transaction id whose rows the backfill must still compute itself.
+///
+/// Not the expand's own id: a statement that was queued behind the expand's lock can commit
+/// right after it without the dual-write trigger's effect (seen under load: its row kept a NULL
+/// helper value and the expand's xid + 1). So the threshold is taken here, after the expand,
+/// as the newest id handed out so far, once every transaction holding an id then has ended:
+/// rows of any transaction up to it are redone (the same `up` result), later ones skipped.
+pub async fn skip_threshold(c: &tokio_postgres::Client) -> Result<String> {
+    let row = c
+        .query_one(
+            "SELECT ((pg_snapshot_xmax(s)::text::bigint - 1)::text::xid8)::xid::text, \
+                    ARRAY(SELECT pg_snapshot_xip(s)::text) \
+               FROM (SELECT pg_current_snapshot() AS s) snap",
+            &[],
+        )
+        .await?;
+    let threshold: String = row.get(0);
+    let running: Vec<String> = row.get(1);
+    // Wait (bounded) for those transactions to end; their rows are then visible to the batches.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !running.is_empty() && Instant::now() < deadline {
+        let busy: bool = c
+            .query_one(
+                "SELECT coalesce(bool_or(pg_xact_status(x::xid8) = 'in progress'), false) \
+                   FROM unnest($1::text[]) x",
+                &[&running],
+            )
+            .await?
+            .get(0);
+        if !busy {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(threshold)
+}
+
 /// The SET list of a batch: the plan's assignments, or a no-op that fires the trigger (plans
 /// stored before the assignments existed).
 fn set_list(set: &[String], noop_column: &str) -> String {

@@ -258,11 +258,23 @@ pub async fn start(
         .await?
         .map(|r| r.progress)
         .unwrap_or_default();
-    let xid = progress
-        .get("expand_xid")
-        .and_then(|v| v.as_str())
-        .unwrap_or("0")
-        .to_string();
+    // The backfill skips rows written after this transaction id (the trigger computed them).
+    // Fixed once, before the first batch, and kept for resumes.
+    let xid = match progress.get("backfill_after_xid").and_then(|v| v.as_str()) {
+        Some(x) => x.to_string(),
+        None => {
+            let x = backfill::skip_threshold(&session.client).await?;
+            session
+                .ledger
+                .save_progress(
+                    &session.client,
+                    &file.id,
+                    &serde_json::json!({ "backfill_after_xid": x }),
+                )
+                .await?;
+            x
+        }
+    };
     for bf in &plan.backfills {
         let result = backfill::run(
             session,

@@ -5,7 +5,7 @@
 use super::Session;
 use crate::error::{describe_pg_error, Error, Result};
 use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog, StepError};
-use zdm_core::planner::{Mode, Stage, Step};
+use zdm_core::planner::{Mode, Step};
 use zdm_core::state::Phase;
 
 /// Consecutive transactional steps of one stage form one group; other steps run alone.
@@ -50,7 +50,6 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
     for (index, group) in groups(steps).into_iter().enumerate().skip(done) {
         let checkpoint = serde_json::json!({ &key: index + 1 });
         let in_tx = group[0].mode != Mode::NoTransaction;
-        let is_expand = group[0].stage == Stage::Expand;
         let what = format!("{phase} step group {}", index + 1);
         let result = with_lock_retry(&session.policy, &log, &what, || async {
             if !in_tx {
@@ -65,17 +64,6 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
                     c.batch_execute(&s.sql)
                         .await
                         .map_err(|error| StepError::Statement { index: i, error })?;
-                }
-                if is_expand {
-                    // Rows written after this transaction already went through the trigger;
-                    // the backfill skips them.
-                    let xid: String = c
-                        .query_one("SELECT pg_current_xact_id()::xid::text", &[])
-                        .await?
-                        .get(0);
-                    ledger
-                        .save_progress(c, id, &serde_json::json!({ "expand_xid": xid }))
-                        .await?;
                 }
                 ledger.save_progress(c, id, &checkpoint).await?;
                 Ok::<(), StepError>(())
