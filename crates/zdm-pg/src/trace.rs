@@ -73,6 +73,8 @@ pub fn blocks_application(mode: &str) -> bool {
 pub struct StatementTrace {
     /// 0-based index of the statement in its file.
     pub index: usize,
+    /// Byte offset of the statement in its file.
+    pub offset: usize,
     pub line: usize,
     pub column: usize,
     pub sql: String,
@@ -249,6 +251,7 @@ pub async fn trace_sql(scratch: &Scratch, text: &str) -> Result<Vec<StatementTra
         let failed = error.is_some();
         out.push(StatementTrace {
             index,
+            offset: st.offset,
             line: st.line,
             column: st.column,
             sql: st.text.clone(),

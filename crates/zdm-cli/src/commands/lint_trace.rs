@@ -241,7 +241,7 @@ async fn trace_pg_on(
                 for t in traces {
                     let range = ranges
                         .iter()
-                        .find(|r| zdm_core::sql::line_col(text, r.start) == (t.line, t.column))
+                        .find(|r| r.start == t.offset)
                         .cloned()
                         .unwrap_or(0..0);
                     let here = findings_in(findings, &path, &range);
