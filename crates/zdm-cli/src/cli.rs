@@ -26,6 +26,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// URLs given to `zdm move` commands, whose passwords must never be displayed.
+    pub fn secret_urls(&self) -> Vec<String> {
+        let ends = match &self.command {
+            Command::Move(MoveCommand::Plan { ends, .. })
+            | Command::Move(MoveCommand::Worker { ends, .. })
+            | Command::Move(MoveCommand::Status { ends })
+            | Command::Move(MoveCommand::Stop { ends })
+            | Command::Move(MoveCommand::Abort { ends, .. }) => Some(ends),
+            Command::Move(MoveCommand::Start(a)) | Command::Move(MoveCommand::Resume(a)) => {
+                Some(&a.ends)
+            }
+            _ => None,
+        };
+        ends.map(|e| e.source.iter().chain(e.target.iter()).cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// PostgreSQL connection URL or key=value string; sslmode=disable|prefer|require|verify-ca|verify-full.
@@ -47,14 +66,10 @@ pub struct Global {
     /// Give up retrying after this long.
     #[arg(long, env = "ZDM_LOCK_RETRY_MAX", global = true, default_value = "5m", value_parser = parse_duration)]
     pub lock_retry_max: Duration,
-    /// Schema of the application's tables (operation migrations).
-    #[arg(
-        long,
-        env = "ZDM_TARGET_SCHEMA",
-        global = true,
-        default_value = "public"
-    )]
-    pub target_schema: String,
+    /// Schema of the application's tables (operation migrations; default public). For `zdm
+    /// move`: the PostgreSQL schema the source database is moved into (default: its name).
+    #[arg(long, env = "ZDM_TARGET_SCHEMA", global = true)]
+    pub target_schema: Option<String>,
     /// Backfill: aim for batches that take this long (row locks are held that long at most).
     #[arg(long, env = "ZDM_BATCH_TARGET", global = true, default_value = "40ms", value_parser = parse_duration)]
     pub batch_target: Duration,
@@ -170,6 +185,111 @@ pub enum Command {
     /// Check migrations for statements that lock busy tables or break running code, with the
     /// safe alternative (exit 0 clean, 1 findings at or above --fail-on, 2 usage/parse error).
     Lint(LintArgs),
+    /// Move a live MySQL/MariaDB database into PostgreSQL: convert, copy, follow the binlog.
+    #[command(subcommand)]
+    Move(MoveCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MoveEnds {
+    /// Source: mysql://user:pass@host:port/database[?ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY&ssl-ca=FILE].
+    #[arg(long, env = "ZDM_SOURCE_URL", hide_env_values = true)]
+    pub source: Option<String>,
+    /// Target PostgreSQL URL (default: --database-url); the job's state lives in its ledger.
+    #[arg(long, env = "ZDM_TARGET_URL", hide_env_values = true)]
+    pub target: Option<String>,
+    /// The job (default: the only one, or the target schema's name when creating).
+    #[arg(long)]
+    pub job: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MoveSelect {
+    /// Only these source tables (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Leave these source tables out (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Cast file: type and column overrides (YAML: `types: {time: interval}`, `columns: {t.c: text}`).
+    #[arg(long)]
+    pub cast: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MoveCopyArgs {
+    /// Parallel copy workers in this process (default: the machine's cores, 2–16).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Rows per chunk (the unit of claiming, committing and resuming).
+    #[arg(long, default_value_t = 50_000)]
+    pub chunk_rows: u64,
+    /// Remove NUL bytes from text values (PostgreSQL text cannot hold them) instead of failing.
+    #[arg(long)]
+    pub strip_nul: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MoveCommand {
+    /// Print the PostgreSQL DDL for the source schema, every conversion decision and warning.
+    Plan {
+        #[command(flatten)]
+        ends: MoveEnds,
+        #[command(flatten)]
+        select: MoveSelect,
+    },
+    /// Create the target tables, copy a snapshot, then follow the binlog until stopped. Run it
+    /// again after any stop or crash: it resumes from its checkpoints.
+    Start(MoveStartArgs),
+    /// The same as start, for a job that exists.
+    Resume(MoveStartArgs),
+    /// Join a running job's copy (from this or another machine) until no chunk is left.
+    Worker {
+        #[command(flatten)]
+        ends: MoveEnds,
+        #[command(flatten)]
+        copy: MoveCopyArgs,
+    },
+    /// Phase, per-table copy progress, binlog position, lag, applied events, last error.
+    Status {
+        #[command(flatten)]
+        ends: MoveEnds,
+    },
+    /// Ask the running `zdm move start` to stop (it finishes its current transaction).
+    Stop {
+        #[command(flatten)]
+        ends: MoveEnds,
+    },
+    /// Remove the job and every table it created on the target (never touches the source).
+    Abort {
+        #[command(flatten)]
+        ends: MoveEnds,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MoveStartArgs {
+    #[command(flatten)]
+    pub ends: MoveEnds,
+    #[command(flatten)]
+    pub select: MoveSelect,
+    #[command(flatten)]
+    pub copy: MoveCopyArgs,
+    /// Re-copy these tables (comma-separated, or `all`) before following again.
+    #[arg(long, value_delimiter = ',')]
+    pub recopy: Vec<String>,
+    /// Skip the DDL statement that stopped the job, named by its position (file:pos, as the error says).
+    #[arg(long)]
+    pub skip_statement: Option<String>,
+    /// Stop once the copy, its indexes and the changes up to now are applied (no long-running follow).
+    #[arg(long)]
+    pub until_caught_up: bool,
+    /// Replication server id zdm registers with (unique among the source's replicas).
+    #[arg(long, default_value_t = 0)]
+    pub server_id: u32,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -53,6 +53,14 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     {
         return 3;
     }
+    if let Some(e) = err.downcast_ref::<zdm_move::error::Error>() {
+        use zdm_move::error::Error as M;
+        return match e {
+            M::Refused(_) => 7,
+            M::Stopped(_) | M::Value { .. } => 5,
+            M::Source(_) | M::Target(_) | M::Ledger(_) => 6,
+        };
+    }
     match err.downcast_ref::<E>() {
         Some(E::Source(_) | E::Drift(_) | E::Invalid(_)) => 3,
         Some(E::Locked { .. }) => 4,
@@ -78,7 +86,8 @@ fn main() -> ExitCode {
         }
     };
     // The password, if any, is scrubbed from every error message as a last line of defence.
-    let password_scrub = commands::Scrubber::new(cli.global.database_url.as_deref());
+    let password_scrub =
+        commands::Scrubber::new(cli.global.database_url.as_deref(), cli.secret_urls());
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err)

@@ -105,6 +105,8 @@ pub enum Phase {
     /// Contract: cleanup of the old version.
     Complete,
     Rollback,
+    /// `zdm move`: copying and following another database.
+    Move,
 }
 
 impl Phase {
@@ -116,6 +118,7 @@ impl Phase {
             Self::Backfill => "backfill",
             Self::Complete => "complete",
             Self::Rollback => "rollback",
+            Self::Move => "move",
         }
     }
 }

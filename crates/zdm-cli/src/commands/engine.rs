@@ -211,9 +211,13 @@ pub async fn purge(
     dry_run: bool,
 ) -> anyhow::Result<()> {
     let mut session = ctx.session("purge").await?;
-    let purged =
-        zdm_pg::runner::purge::purge(&mut session, &ctx.global.target_schema, older_than, dry_run)
-            .await?;
+    let purged = zdm_pg::runner::purge::purge(
+        &mut session,
+        ctx.global.target_schema.as_deref().unwrap_or("public"),
+        older_than,
+        dry_run,
+    )
+    .await?;
     if ctx.global.json {
         return output::json(&serde_json::json!({ "dry_run": dry_run, "purged": purged }));
     }

@@ -5,6 +5,7 @@ mod history;
 pub mod lint;
 mod lint_trace;
 mod migrate;
+mod moving;
 mod status;
 
 use crate::cli::{Cli, Command, Global};
@@ -13,19 +14,60 @@ use anyhow::anyhow;
 use zdm_core::source::{self, MigrationFile};
 use zdm_pg::{ConnectionSpec, LockPolicy, Session};
 
-/// Scrubs the database password out of any text that is displayed.
-pub struct Scrubber(Option<ConnectionSpec>);
+/// Scrubs the database passwords (target and, for `zdm move`, source) out of any text shown.
+pub struct Scrubber(Option<ConnectionSpec>, Vec<String>);
 
 impl Scrubber {
-    pub fn new(url: Option<&str>) -> Self {
-        Scrubber(url.and_then(|u| ConnectionSpec::parse(u).ok()))
+    pub fn new(url: Option<&str>, others: Vec<String>) -> Self {
+        let mut secrets = Vec::new();
+        for u in &others {
+            if let Ok(parsed) = url::Url::parse(u) {
+                if let Some(p) = parsed.password().filter(|p| !p.is_empty()) {
+                    secrets.push(p.to_string());
+                    if let Ok(d) = std::str::from_utf8(&percent_decode(p)) {
+                        secrets.push(d.to_string());
+                    }
+                }
+            }
+        }
+        let mut pg = url.and_then(|u| ConnectionSpec::parse(u).ok());
+        if pg.is_none() {
+            pg = others.iter().find_map(|u| {
+                ConnectionSpec::parse(u)
+                    .ok()
+                    .filter(|_| u.starts_with("postgres"))
+            });
+        }
+        Scrubber(pg, secrets)
     }
     pub fn scrub(&self, text: &str) -> String {
-        match &self.0 {
+        let mut out = match &self.0 {
             Some(spec) => spec.scrub(text),
             None => text.to_string(),
+        };
+        for s in &self.1 {
+            out = out.replace(s.as_str(), "***");
         }
+        out
     }
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
 }
 
 pub struct Context {
@@ -53,7 +95,11 @@ impl Context {
 
     pub fn engine(&self) -> zdm_pg::runner::operations::EngineOptions {
         zdm_pg::runner::operations::EngineOptions {
-            target_schema: self.global.target_schema.clone(),
+            target_schema: self
+                .global
+                .target_schema
+                .clone()
+                .unwrap_or_else(|| "public".into()),
             backfill: zdm_pg::backfill::BackfillConfig {
                 target_batch: self.global.batch_target,
                 delay: self.global.batch_delay,
@@ -104,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Lint(args) => lint::lint(&ctx, &args).await,
+        Command::Move(cmd) => moving::run(&ctx, cmd).await,
     }
 }
 

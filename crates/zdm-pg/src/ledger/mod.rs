@@ -108,7 +108,7 @@ impl Ledger {
     }
 
     /// `{s}` in a SQL template replaced by the quoted schema name.
-    pub(crate) fn sql(&self, template: &str) -> String {
+    pub fn sql(&self, template: &str) -> String {
         template.replace("{s}", &self.quoted)
     }
 

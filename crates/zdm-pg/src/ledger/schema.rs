@@ -88,6 +88,69 @@ BEGIN
 END
 $fn$;
 "#,
+    // 4: `zdm move` jobs. The job row holds the plan (conversion decisions), the binlog
+    // positions (where the copy began, where it ended, what has been applied: updated in the
+    // same transaction as the changes it covers) and the stop flag; chunks are claimed by
+    // workers with leases (FOR UPDATE SKIP LOCKED), each chunk's rows and its `done` mark
+    // commit together.
+    r#"
+CREATE TABLE {s}.move_jobs (
+    id                 text PRIMARY KEY,
+    source_url         text NOT NULL,
+    source_database    text NOT NULL,
+    source_flavor      text NOT NULL,
+    target_schema      text NOT NULL,
+    created_schema     boolean NOT NULL DEFAULT false,
+    phase              text NOT NULL CHECK (phase IN ('copying', 'following', 'stopped', 'failed')),
+    plan               jsonb NOT NULL,
+    options            jsonb NOT NULL DEFAULT '{}',
+    stats              jsonb NOT NULL DEFAULT '{}',
+    start_file         text NOT NULL,
+    start_pos          bigint NOT NULL,
+    copy_end_file      text,
+    copy_end_pos       bigint,
+    indexes_built      boolean NOT NULL DEFAULT false,
+    converged          boolean NOT NULL DEFAULT false,
+    constraints_built  boolean NOT NULL DEFAULT false,
+    position_file      text NOT NULL,
+    position_pos       bigint NOT NULL,
+    position_gtid      text,
+    applied_events     bigint NOT NULL DEFAULT 0,
+    applied_transactions bigint NOT NULL DEFAULT 0,
+    last_event_at      timestamptz,
+    caught_up_at       timestamptz,
+    source_head_file   text,
+    source_head_pos    bigint,
+    stop_requested     boolean NOT NULL DEFAULT false,
+    skip_statement_at  text,
+    last_error         text,
+    created_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at         timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE {s}.move_tables (
+    job_id         text NOT NULL REFERENCES {s}.move_jobs (id) ON DELETE CASCADE,
+    source_table   text NOT NULL,
+    target_table   text NOT NULL,
+    rows_estimated bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, source_table)
+);
+CREATE TABLE {s}.move_chunks (
+    job_id       text NOT NULL,
+    source_table text NOT NULL,
+    chunk_no     integer NOT NULL,
+    lower_key    jsonb,
+    upper_key    jsonb,
+    state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'claimed', 'done')),
+    claimed_by   text,
+    lease_until  timestamptz,
+    attempts     integer NOT NULL DEFAULT 0,
+    rows_copied  bigint NOT NULL DEFAULT 0,
+    done_at      timestamptz,
+    PRIMARY KEY (job_id, source_table, chunk_no),
+    FOREIGN KEY (job_id, source_table) REFERENCES {s}.move_tables (job_id, source_table) ON DELETE CASCADE
+);
+CREATE INDEX move_chunks_state_idx ON {s}.move_chunks (job_id, state);
+"#,
 ];
 
 /// The ledger version this build of zdm writes.
