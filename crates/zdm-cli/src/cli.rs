@@ -227,6 +227,9 @@ pub struct MoveCopyArgs {
     /// Remove NUL bytes from text values (PostgreSQL text cannot hold them) instead of failing.
     #[arg(long)]
     pub strip_nul: bool,
+    /// How long a chunk claim lasts without renewal: a dead worker's chunk is taken over after it.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub lease: Duration,
 }
 
 #[derive(Subcommand, Debug)]

@@ -771,6 +771,11 @@ pub async fn follow(
         identity_max: HashMap::new(),
         constraints_built: job.constraints_built,
     };
+    if !a.converged && a.copy_end.as_ref().is_some_and(|end| &job.position >= end) {
+        // Nothing happened on the source between the copy's start and its end.
+        job::set_flag(&a.pg, ledger, &job.id, "converged", true).await?;
+        a.converged = true;
+    }
     let result = apply_loop(
         &mut a,
         &mut rx,
