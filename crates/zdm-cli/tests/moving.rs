@@ -325,14 +325,54 @@ async fn app_load(
             .wrapping_add(1442695040888963407);
         let id = (n >> 33) % 30000 + 1;
         let r = match (n >> 20) % 6 {
-            0 => c.query_drop(format!("INSERT INTO items (k, n, amount) VALUES ('new{}', {}, 1.50)", n % 1000, n % 100000)).await,
-            1 => c.query_drop(format!("UPDATE items SET n = n + 1, amount = amount + 0.25 WHERE id = {id}")).await,
-            2 => c.query_drop(format!("DELETE FROM items WHERE id = {id}")).await,
-            3 => c.query_drop(format!("UPDATE IGNORE items SET id = id + 1000000 WHERE id = {id}")).await,
-            4 => c.query_drop(format!("BEGIN; UPDATE items SET k = 'tx' WHERE id = {id}; INSERT INTO items (k, n) VALUES ('tx2', 1); COMMIT")).await,
-            _ => c.query_drop(format!("UPDATE items SET k = concat(k, 'x') WHERE id BETWEEN {id} AND {}", id + 5)).await,
+            0 => {
+                c.query_drop(format!(
+                    "INSERT INTO items (k, n, amount) VALUES ('new{}', {}, 1.50)",
+                    n % 1000,
+                    n % 100000
+                ))
+                .await
+            }
+            1 => {
+                c.query_drop(format!(
+                    "UPDATE items SET n = n + 1, amount = amount + 0.25 WHERE id = {id}"
+                ))
+                .await
+            }
+            2 => {
+                c.query_drop(format!("DELETE FROM items WHERE id = {id}"))
+                    .await
+            }
+            3 => {
+                c.query_drop(format!(
+                    "UPDATE IGNORE items SET id = id + 1000000 WHERE id = {id}"
+                ))
+                .await
+            }
+            4 => {
+                let mut tx = c
+                    .start_transaction(mysql_async::TxOpts::default())
+                    .await
+                    .unwrap();
+                let r1 = tx
+                    .query_drop(format!("UPDATE items SET k = 'tx' WHERE id = {id}"))
+                    .await;
+                let r2 = tx
+                    .query_drop("INSERT INTO items (k, n) VALUES ('tx2', 1)")
+                    .await;
+                let r3 = tx.commit().await;
+                r1.and(r2).and(r3)
+            }
+            _ => {
+                c.query_drop(format!(
+                    "UPDATE items SET k = left(concat(k, 'x'), 20) WHERE id BETWEEN {id} AND {}",
+                    id + 5
+                ))
+                .await
+            }
         };
-        if r.is_err() {
+        if let Err(e) = r {
+            eprintln!("application statement failed: {e}");
             failed += 1;
         }
     }
@@ -359,7 +399,7 @@ async fn assert_equal(m: &Move) {
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_copy_and_follow_under_load_loses_nothing() {
     let m = Move::new(LOAD_TABLE).await;
-    load_rows(&m, 60_000).await;
+    load_rows(&m, 150_000).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = tokio::spawn(app_load(m.source_url.clone(), stop.clone(), 7));
     // A second worker process shares the copy; both are killed mid-way.

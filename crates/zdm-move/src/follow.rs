@@ -329,12 +329,22 @@ impl<'a> Applier<'a> {
                 if let (RowKind::Update, Some(b)) = (kind, &before) {
                     let old = convert(b, self)?;
                     if key_changed(p, b, &after_raw) {
-                        let mut params = converted.clone();
-                        params.extend(key_idx.iter().map(|&i| old[i].clone()));
-                        self.ops.push(Op {
-                            stmt: rekey,
-                            params,
-                        });
+                        if self.converged {
+                            // An UPDATE, so the target's ON UPDATE actions run.
+                            let mut params = converted.clone();
+                            params.extend(key_idx.iter().map(|&i| old[i].clone()));
+                            self.ops.push(Op {
+                                stmt: rekey,
+                                params,
+                            });
+                        } else {
+                            // Catching up, the copy may already hold the row under its new key:
+                            // remove the old one (children are handled below).
+                            self.ops.push(Op {
+                                stmt: delete.clone(),
+                                params: key_idx.iter().map(|&i| old[i].clone()).collect(),
+                            });
+                        }
                     }
                     if !self.constraints_built {
                         for ch in &p.children {

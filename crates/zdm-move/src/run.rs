@@ -454,6 +454,8 @@ async fn follow_with_constraints(
                 Ok(FollowEnd::StopRequested) => return Ok(JobPhase::Stopped),
                 Ok(FollowEnd::CaughtUp) => return Ok(JobPhase::Stopped),
                 Err(err @ (Error::Stopped(_) | Error::Value { .. } | Error::Refused(_))) => return Err(err),
+                // Data the target rejects (constraint, type, missing object) will be rejected again.
+                Err(Error::Target(pe)) if pe.code().is_some_and(|c| matches!(&c.code()[..2], "22" | "23" | "42")) => return Err(Error::Target(pe)),
                 Err(Error::Source(zdm_mysql::Error::Purged(p))) => return Err(Error::Stopped(format!("the source has purged the binlog at {p}: re-copy with `zdm move start --recopy all`"))),
                 Err(err) => {
                     failures += 1;
