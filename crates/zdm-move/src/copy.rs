@@ -238,6 +238,7 @@ fn value_error(t: &TablePlan, c: &ColumnPlan, values: &[Value], message: String)
 }
 
 /// Copies one claimed chunk; returns the rows copied, or None when the claim was lost.
+#[allow(clippy::too_many_arguments)]
 pub async fn copy_chunk(
     src: &mut Conn,
     pg: &mut Client,

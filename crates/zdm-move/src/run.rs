@@ -478,9 +478,7 @@ async fn follow_with_constraints(
             r = &mut following => return r,
             r = &mut constraints, if !constraints_done => {
                 constraints_done = true;
-                if let Err(err) = r {
-                    return Err(err);
-                }
+                r?;
             }
         }
     }
@@ -651,7 +649,7 @@ pub async fn status(
         .await
         .map_err(zdm_pg::Error::from)?;
     let job = job::find(&c, ledger, job_id).await?;
-    Ok(report(&c, ledger, &job).await?)
+    report(&c, ledger, &job).await
 }
 
 pub async fn report(

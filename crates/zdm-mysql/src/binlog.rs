@@ -289,7 +289,6 @@ impl Reader {
                     let query = q.query().to_string();
                     let schema = q.schema().to_string();
                     let word = query
-                        .trim_start()
                         .split_whitespace()
                         .next()
                         .unwrap_or("")

@@ -63,7 +63,7 @@ impl SourceSpec {
         }
         let password = parsed
             .password()
-            .map(|p| percent_decode(p))
+            .map(percent_decode)
             .filter(|p| !p.is_empty());
         let mut ssl_mode = SslMode::Preferred;
         let mut ssl_ca = None;
