@@ -111,26 +111,8 @@ async fn create_or_resume(
     }
     binlog::check_prerequisites(e.source).await?;
     let plan = plan(e.source, &opts.plan).await?;
-    if !plan.refused.is_empty() {
-        let lines: Vec<String> = plan
-            .refused
-            .iter()
-            .map(|w| {
-                format!(
-                    "{}{}: {}",
-                    w.table,
-                    w.column
-                        .as_ref()
-                        .map(|c| format!(".{c}"))
-                        .unwrap_or_default(),
-                    w.message
-                )
-            })
-            .collect();
-        return Err(Error::Refused(format!(
-            "cannot move:\n  {}",
-            lines.join("\n  ")
-        )));
+    if let Some(refusal) = plan.refusal() {
+        return Err(Error::Refused(refusal));
     }
     let mut src = e.source.connect(copy::SOURCE_SETUP).await?;
     // Changes from here on are replayed after the copy: take the position before any read.

@@ -91,39 +91,12 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
                 if !plan.warnings.is_empty() {
                     println!("\n-- warnings:");
                     for w in &plan.warnings {
-                        println!(
-                            "--   {}{}: {}",
-                            w.table,
-                            w.column
-                                .as_ref()
-                                .map(|c| format!(".{c}"))
-                                .unwrap_or_default(),
-                            w.message
-                        );
+                        println!("--   {}", w.describe());
                     }
                 }
             }
-            if !plan.refused.is_empty() {
-                let lines: Vec<String> = plan
-                    .refused
-                    .iter()
-                    .map(|w| {
-                        format!(
-                            "{}{}: {}",
-                            w.table,
-                            w.column
-                                .as_ref()
-                                .map(|c| format!(".{c}"))
-                                .unwrap_or_default(),
-                            w.message
-                        )
-                    })
-                    .collect();
-                return Err(zdm_move::error::Error::Refused(format!(
-                    "cannot move:\n  {}",
-                    lines.join("\n  ")
-                ))
-                .into());
+            if let Some(refusal) = plan.refusal() {
+                return Err(zdm_move::error::Error::Refused(refusal).into());
             }
             Ok(())
         }

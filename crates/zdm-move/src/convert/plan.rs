@@ -114,7 +114,26 @@ pub struct MovePlan {
     pub refused: Vec<Warning>,
 }
 
+impl Warning {
+    /// `table.column: message`.
+    pub fn describe(&self) -> String {
+        match &self.column {
+            Some(c) => format!("{}.{c}: {}", self.table, self.message),
+            None => format!("{}: {}", self.table, self.message),
+        }
+    }
+}
+
 impl MovePlan {
+    /// The refusal, when some table cannot be moved.
+    pub fn refusal(&self) -> Option<String> {
+        if self.refused.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = self.refused.iter().map(Warning::describe).collect();
+        Some(format!("cannot move:\n  {}", lines.join("\n  ")))
+    }
+
     pub fn table(&self, source: &str) -> Option<&TablePlan> {
         self.tables.iter().find(|t| t.source == source)
     }
