@@ -8,11 +8,17 @@
 //! `zdm-bench lint [--statements 20000] [--files 2000] [--zdm PATH] [--squawk squawk]
 //! [--timeout 300]`: `zdm lint` vs squawk on the same generated files, per output format.
 //!
+//! `zdm-bench move-copy [--rows 1000000]`: `zdm move`'s snapshot copy vs pgloader vs a raw
+//! binary COPY of the same rows. `zdm-bench move-cdc [--rates 2000,5000,10000] [--seconds 10]`:
+//! change capture applied rate and lag at fixed change rates.
+//!
 //! Uses the server of ZDM_TEST_DATABASE_URL; each scenario gets a fresh database.
 
 mod backfill;
 mod lint;
 mod load;
+mod moving;
+mod process;
 
 fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
@@ -60,8 +66,32 @@ async fn main() -> anyhow::Result<()> {
             &arg("--squawk", "squawk"),
             std::time::Duration::from_secs(arg("--timeout", "300").parse()?),
         ),
+        Some("move-copy") => {
+            moving::copy(
+                arg("--rows", "1000000").parse()?,
+                std::env::args()
+                    .position(|a| a == "--zdm")
+                    .map(|_| arg("--zdm", "").into()),
+                &arg("--pgloader", "pgloader"),
+            )
+            .await
+        }
+        Some("move-cdc") => {
+            let rates: Vec<u64> = arg("--rates", "2000,5000,10000")
+                .split(',')
+                .map(|s| s.parse().expect("--rates: numbers"))
+                .collect();
+            moving::cdc(
+                &rates,
+                arg("--seconds", "10").parse()?,
+                std::env::args()
+                    .position(|a| a == "--zdm")
+                    .map(|_| arg("--zdm", "").into()),
+            )
+            .await
+        }
         _ => {
-            eprintln!("usage: zdm-bench backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
+            eprintln!("usage: zdm-bench move-copy [--rows N] [--zdm PATH] [--pgloader PATH] | move-cdc [--rates A,B] [--seconds S] [--zdm PATH] | backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
             std::process::exit(2)
         }
     }
