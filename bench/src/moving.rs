@@ -130,12 +130,24 @@ pub async fn copy(
         .output()
         .is_ok_and(|o| o.status.success());
     let p = if has_pgloader {
+        // pgloader's own tuning for database sources (4 workers, range-split readers), datetime
+        // kept as wall-clock timestamp and JSON as jsonb, like zdm's plan.
+        let target = pdb.url.replacen("postgres://", "postgresql://", 1);
+        let load = std::env::temp_dir().join(format!("zdm-bench-{}.load", std::process::id()));
+        std::fs::write(
+            &load,
+            format!(
+                "LOAD DATABASE FROM mysql://root@127.0.0.1:{}/bench INTO {target}\n\
+                 WITH create tables, create indexes, reset sequences, workers = 4, concurrency = 1,\n\
+                 multiple readers per thread, rows per range = 50000, prefetch rows = 10000, batch rows = 25000\n\
+                 SET PostgreSQL PARAMETERS maintenance_work_mem to '256MB'\n\
+                 CAST type datetime to timestamp drop default drop not null using zero-dates-to-null,\n\
+                      column t.j to jsonb;\n",
+                src.port
+            ),
+        )?;
         let mut cmd = Command::new(pgloader);
-        cmd.args([
-            "--no-ssl-cert-verification",
-            &format!("mysql://root@127.0.0.1:{}/bench", src.port),
-            &pdb.url,
-        ]);
+        cmd.arg(&load).stdin(std::process::Stdio::null());
         let r = measure(&mut cmd, Duration::from_secs(3600))?;
         let pc = pdb.connect().await;
         let n: i64 = pc

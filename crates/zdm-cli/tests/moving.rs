@@ -544,3 +544,85 @@ INSERT INTO t VALUES (3, '02:00:00')",
     assert_ne!(r.code, 0);
     assert!(!r.all().contains("sup3rsecret"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purged_binlog_is_a_clear_error_and_recopy_all_recovers() {
+    let m = Move::new(
+        "CREATE TABLE p (id int PRIMARY KEY, code varchar(10) NOT NULL, UNIQUE KEY (code));
+CREATE TABLE c (id int PRIMARY KEY, p_id int NOT NULL, FOREIGN KEY (p_id) REFERENCES p (id));
+INSERT INTO p VALUES (1, 'a'), (2, 'b');
+INSERT INTO c VALUES (10, 1), (20, 2)",
+    )
+    .await;
+    let r = m.run(&["move", "start", "--until-caught-up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Changes the job has not seen, then the binlog holding them is purged.
+    m.exec(
+        "INSERT INTO p VALUES (3, 'c');
+UPDATE p SET code = 'z' WHERE id = 1;
+FLUSH BINARY LOGS;
+PURGE BINARY LOGS TO 'mysql-bin.000002'",
+    )
+    .await;
+    let r = m.run(&["move", "start", "--until-caught-up"]);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(
+        r.stderr.contains("purged") && r.stderr.contains("--recopy all"),
+        "{r:?}"
+    );
+    assert_eq!(m.status()["phase"], "failed");
+    let r = m.run(&["move", "start", "--recopy", "all", "--until-caught-up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        m.pg_rows("SELECT string_agg(id || ':' || code, ',' ORDER BY id) FROM shop.p")
+            .await,
+        vec!["1:z,2:b,3:c"]
+    );
+    assert_eq!(
+        m.pg_rows("SELECT count(*)::text FROM shop.c").await,
+        vec!["2"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_connections_are_resumed_and_an_idle_source_shows_no_lag() {
+    let m = Move::new(LOAD_TABLE).await;
+    load_rows(&m, 1000).await;
+    let mut start = m.spawn(&["move", "start"]);
+    m.wait_caught_up(60).await;
+    // Cut both of zdm's connections: the binlog dump on the source, the apply session on the target.
+    let mut c = m.mysql().await;
+    let dumps: Vec<u64> = c
+        .query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+        .await
+        .unwrap();
+    assert!(!dumps.is_empty(), "no binlog dump connection");
+    for id in dumps {
+        let _ = c.query_drop(format!("KILL {id}")).await;
+    }
+    let pg = m.db.connect().await;
+    pg.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zdm move apply'", &[]).await.unwrap();
+    m.exec(
+        "UPDATE items SET n = n + 1 WHERE id <= 100;
+DELETE FROM items WHERE id > 900",
+    )
+    .await;
+    m.wait_caught_up(60).await;
+    assert_equal(&m).await;
+    let events: Vec<String> = pg
+        .query("SELECT message FROM zdm.events WHERE migration_id = 'move:shop' AND message LIKE 'change stream interrupted%'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!events.is_empty(), "no reconnect event");
+    // Idle: heartbeats keep the lag near zero.
+    std::thread::sleep(Duration::from_secs(4));
+    let s = m.status();
+    assert!(
+        s["lag_seconds"].as_f64().unwrap() < 2.5,
+        "idle source looks lagged: {s:#}"
+    );
+    kill9(&mut start);
+}

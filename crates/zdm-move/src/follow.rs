@@ -819,6 +819,9 @@ async fn apply_loop(
     let mut in_trx = false;
     let mut rate_window = (Instant::now(), 0i64);
     let mut last_caught_up = Instant::now() - Duration::from_secs(60);
+    if goal.is_some_and(|g| &position >= g) {
+        return Ok(FollowEnd::CaughtUp);
+    }
     loop {
         // Commit when the batch is big or old enough, or nothing more is waiting.
         let complete = !in_trx && batch_started.is_some();

@@ -424,7 +424,7 @@ async fn follow_with_constraints(
                     .await;
                     return Ok(());
                 }
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     };
@@ -457,7 +457,13 @@ async fn follow_with_constraints(
     let mut constraints_done = job.constraints_built;
     loop {
         tokio::select! {
-            r = &mut following => return r,
+            r = &mut following => {
+                // Caught up on request: leave with the constraints built too.
+                if r.is_ok() && opts.follow.until_caught_up && !constraints_done {
+                    (&mut constraints).await?;
+                }
+                return r;
+            }
             r = &mut constraints, if !constraints_done => {
                 constraints_done = true;
                 r?;
@@ -508,6 +514,15 @@ async fn recopy(
         .await
         .map_err(zdm_pg::Error::from)?;
     let tx = c2.transaction().await?;
+    // Unique indexes and foreign keys come back once the replay has converged again: the
+    // re-copied rows may hold transient duplicates until then.
+    target::drop_constraints_of(&tx, &job.plan, &names).await?;
+    tx.execute(
+        &e.ledger
+            .sql("UPDATE {s}.move_jobs SET constraints_built = false WHERE id = $1"),
+        &[&job.id],
+    )
+    .await?;
     for n in &names {
         let t = job.plan.table(n).unwrap();
         tx.batch_execute(&format!(

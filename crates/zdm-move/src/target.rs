@@ -190,6 +190,42 @@ pub async fn identity_sequence(
     Ok(seq.map(|s| (s, row.get::<_, Option<i64>>(1).unwrap_or(0))))
 }
 
+/// Drops the unique indexes of `tables` and the foreign keys from or to them (a re-copy).
+pub async fn drop_constraints_of(
+    c: &impl GenericClient,
+    plan: &MovePlan,
+    tables: &[String],
+) -> Result<()> {
+    for t in &plan.tables {
+        for fk in &t.foreign_keys {
+            if tables.contains(&t.source) || tables.contains(&fk.parent) {
+                c.batch_execute(&format!(
+                    "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}",
+                    quote_qualified(&plan.target_schema, &t.target),
+                    quote_ident(&fk.name)
+                ))
+                .await?;
+            }
+        }
+        if tables.contains(&t.source) {
+            for s in t
+                .post
+                .iter()
+                .filter(|s| s.kind == PostStepKind::UniqueIndex)
+            {
+                if let Some(name) = s.sql.split('"').nth(1) {
+                    c.batch_execute(&format!(
+                        "DROP INDEX IF EXISTS {}",
+                        quote_qualified(&plan.target_schema, name)
+                    ))
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Drops what the move created on the target: its tables, trigger functions and (when the move
 /// created it) the schema, in the caller's transaction.
 pub async fn drop_created(
