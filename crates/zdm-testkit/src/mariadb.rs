@@ -44,17 +44,35 @@ impl PrivateMariadb {
         } else {
             vec![]
         };
-        let status = Command::new("mariadb-install-db")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg("--auth-root-authentication-method=normal")
-            .arg("--skip-test-db")
-            .args(&user)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("mariadb-install-db (apt-get install mariadb-server)");
-        assert!(status.success(), "mariadb-install-db failed");
+        let install_log = dir.join("install.log");
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let log = std::fs::File::create(&install_log).expect("log file");
+            let status = Command::new("mariadb-install-db")
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", data.display()))
+                .arg("--auth-root-authentication-method=normal")
+                .arg("--skip-test-db")
+                .args(&user)
+                .stdout(Stdio::from(log.try_clone().expect("log file")))
+                .stderr(Stdio::from(log))
+                .status()
+                .expect("mariadb-install-db (apt-get install mariadb-server)");
+            if status.success() {
+                break;
+            }
+            // Seen failing now and then when several tests initialise servers at once: retry on
+            // a clean directory, then give up with what it said.
+            assert!(
+                attempts < 3,
+                "mariadb-install-db failed: {}",
+                std::fs::read_to_string(&install_log).unwrap_or_default()
+            );
+            let _ = std::fs::remove_dir_all(&data);
+            std::fs::create_dir_all(&data).expect("temp dir");
+            std::thread::sleep(Duration::from_millis(200));
+        }
         let port = free_port();
         let child = Command::new("mariadbd")
             .arg("--no-defaults")
