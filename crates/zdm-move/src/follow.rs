@@ -478,6 +478,25 @@ impl<'a> Applier<'a> {
         }
         if self.skip_statement_at.as_deref() == Some(at.as_str()) {
             job::set_skip_statement(&self.pg, self.ledger, &self.job_id, None).await?;
+            // The user made the change on the target: the tables' columns are read again so
+            // the row images that follow match.
+            let catalog = zdm_mysql::catalog::read(src, &db).await?;
+            let fresh = make_plan(
+                &catalog,
+                &PlanOptions {
+                    target_schema: Some(self.plan.target_schema.clone()),
+                    tables: moved.clone(),
+                    ..Default::default()
+                },
+            );
+            for nt in fresh.tables {
+                if let Some(tp) = self.plan.tables.iter_mut().find(|x| x.source == nt.source) {
+                    tp.columns = nt.columns;
+                    tp.key = nt.key;
+                }
+                self.prepared.remove(&nt.source);
+            }
+            job::save_plan(&self.pg, self.ledger, &self.job_id, &self.plan).await?;
             job::event(
                 &self.pg,
                 self.ledger,
