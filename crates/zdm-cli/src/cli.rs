@@ -34,9 +34,15 @@ impl Cli {
             | Command::Move(MoveCommand::Worker { ends, .. })
             | Command::Move(MoveCommand::Status { ends })
             | Command::Move(MoveCommand::Stop { ends })
-            | Command::Move(MoveCommand::Abort { ends, .. }) => Some(ends),
+            | Command::Move(MoveCommand::Abort { ends, .. })
+            | Command::Move(MoveCommand::Verify { ends, .. }) => Some(ends),
             Command::Move(MoveCommand::Start(a)) | Command::Move(MoveCommand::Resume(a)) => {
                 Some(&a.ends)
+            }
+            Command::Verify(v) => {
+                return std::iter::once(v.source.clone())
+                    .chain(v.target.clone())
+                    .collect()
             }
             _ => None,
         };
@@ -188,6 +194,43 @@ pub enum Command {
     /// Move a live MySQL/MariaDB database into PostgreSQL: convert, copy, follow the binlog.
     #[command(subcommand)]
     Move(MoveCommand),
+    /// Prove two databases hold the same rows (MySQL/MariaDB or PostgreSQL on either side):
+    /// exit 0 equal, 1 differences found (each listed with its key), other codes on errors.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyCommon {
+    /// Only these tables (comma-separated source names).
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Key columns to match rows by (default: each table's primary key).
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
+    /// Columns whose values are never printed (`table.column` or `column`, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub sensitive: Vec<String>,
+    /// Check differing segments again this many times before reporting them (writes in flight).
+    #[arg(long, default_value_t = 2)]
+    pub rechecks: u32,
+    /// Tables compared at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// mysql://… or postgres://…
+    #[arg(long, env = "ZDM_SOURCE_URL", hide_env_values = true)]
+    pub source: String,
+    /// mysql://… or postgres://… (default: --database-url)
+    #[arg(long, env = "ZDM_TARGET_URL", hide_env_values = true)]
+    pub target: Option<String>,
+    /// PostgreSQL schema on the source side (default public).
+    #[arg(long)]
+    pub source_schema: Option<String>,
+    #[command(flatten)]
+    pub common: VerifyCommon,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -262,6 +305,14 @@ pub enum MoveCommand {
     Stop {
         #[command(flatten)]
         ends: MoveEnds,
+    },
+    /// Verify the job's tables: source vs target with the job's conversion rules; while
+    /// following, differing segments are re-checked once the stream has passed them.
+    Verify {
+        #[command(flatten)]
+        ends: MoveEnds,
+        #[command(flatten)]
+        common: VerifyCommon,
     },
     /// Remove the job and every table it created on the target (never touches the source).
     Abort {

@@ -48,6 +48,18 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         return 2;
     }
     if err
+        .downcast_ref::<commands::verify::DifferencesFound>()
+        .is_some()
+    {
+        return 1;
+    }
+    if let Some(e) = err.downcast_ref::<zdm_verify::Error>() {
+        return match e {
+            zdm_verify::Error::Refused(_) => 7,
+            _ => 6,
+        };
+    }
+    if err
         .downcast_ref::<zdm_core::source::SourceErrors>()
         .is_some()
     {
@@ -93,7 +105,10 @@ fn main() -> ExitCode {
         Err(err)
             if err
                 .downcast_ref::<commands::lint::FindingsFailed>()
-                .is_some() =>
+                .is_some()
+                || err
+                    .downcast_ref::<commands::verify::DifferencesFound>()
+                    .is_some() =>
         {
             // The findings were the output; the count goes to stderr.
             eprintln!("{err}");

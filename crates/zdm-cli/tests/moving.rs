@@ -567,12 +567,23 @@ FLUSH BINARY LOGS",
     let mut c = m.mysql().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        c.query_drop("PURGE BINARY LOGS TO 'mysql-bin.000002'").await.unwrap();
-        let files: Vec<String> = c.query("SHOW BINARY LOGS").await.unwrap().into_iter().map(|r: mysql_async::Row| r.get::<String, _>(0).unwrap()).collect();
+        c.query_drop("PURGE BINARY LOGS TO 'mysql-bin.000002'")
+            .await
+            .unwrap();
+        let files: Vec<String> = c
+            .query("SHOW BINARY LOGS")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r: mysql_async::Row| r.get::<String, _>(0).unwrap())
+            .collect();
         if !files.iter().any(|f| f == "mysql-bin.000001") {
             break;
         }
-        assert!(Instant::now() < deadline, "mysql-bin.000001 was not purged: {files:?}");
+        assert!(
+            Instant::now() < deadline,
+            "mysql-bin.000001 was not purged: {files:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let r = m.run(&["move", "start", "--until-caught-up"]);
@@ -648,24 +659,255 @@ CREATE TABLE ck (region char(2), n int, d date, v varchar(10), PRIMARY KEY (regi
     let mut c = m.mysql().await;
     for i in 0..3000 {
         // Mixed case: the source's collation orders 'a' < 'B' < 'c', PostgreSQL's bytes would not.
-        let code = if i % 2 == 0 { format!("Key{i:05}") } else { format!("key{i:05}") };
-        c.exec_drop("INSERT INTO tk VALUES (?, ?)", (code, i)).await.unwrap();
-        c.exec_drop("INSERT INTO ck VALUES (?, ?, '2024-01-01' + INTERVAL ? DAY, 'x')", (["eu", "us", "ap"][i % 3], i / 3, i % 7)).await.unwrap();
+        let code = if i % 2 == 0 {
+            format!("Key{i:05}")
+        } else {
+            format!("key{i:05}")
+        };
+        c.exec_drop("INSERT INTO tk VALUES (?, ?)", (code, i))
+            .await
+            .unwrap();
+        c.exec_drop(
+            "INSERT INTO ck VALUES (?, ?, '2024-01-01' + INTERVAL ? DAY, 'x')",
+            (["eu", "us", "ap"][i % 3], i / 3, i % 7),
+        )
+        .await
+        .unwrap();
     }
     let mut start = m.spawn(&["move", "start", "--chunk-rows", "250"]);
     m.wait_caught_up(60).await;
     let s = m.status();
     assert!(s["tables"][0]["chunks"].as_i64().unwrap() >= 10, "{s:#}");
-    m.exec("UPDATE tk SET v = -v WHERE v % 10 = 0;
+    m.exec(
+        "UPDATE tk SET v = -v WHERE v % 10 = 0;
 UPDATE ck SET n = n + 100000 WHERE region = 'eu' AND n < 50;
-DELETE FROM tk WHERE v % 7 = 1").await;
+DELETE FROM tk WHERE v % 7 = 1",
+    )
+    .await;
     m.wait_caught_up(60).await;
-    let src = m.my_rows("SELECT concat(code, ':', v) FROM tk ORDER BY v").await;
-    let dst = m.pg_rows("SELECT code || ':' || v FROM shop.tk ORDER BY v").await;
+    let src = m
+        .my_rows("SELECT concat(code, ':', v) FROM tk ORDER BY v")
+        .await;
+    let dst = m
+        .pg_rows("SELECT code || ':' || v FROM shop.tk ORDER BY v")
+        .await;
     assert_eq!(src, dst);
-    let src = m.my_rows("SELECT concat_ws('|', region, n, d, v) FROM ck ORDER BY n, region, d").await;
-    let dst = m.pg_rows("SELECT concat_ws('|', region, n, d, v) FROM shop.ck ORDER BY n, region, d").await;
+    let src = m
+        .my_rows("SELECT concat_ws('|', region, n, d, v) FROM ck ORDER BY n, region, d")
+        .await;
+    let dst = m
+        .pg_rows("SELECT concat_ws('|', region, n, d, v) FROM shop.ck ORDER BY n, region, d")
+        .await;
     assert_eq!(src.len(), 3000);
     assert_eq!(src, dst);
     kill9(&mut start);
+}
+
+fn verify_json(m: &Move, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut a = vec!["move", "verify", "--json"];
+    a.extend_from_slice(args);
+    let r = m.run(&a);
+    (
+        r.code,
+        serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_finds_exactly_the_changed_value_of_every_type() {
+    let m = Move::new(TYPES).await;
+    let r = m.run(&["move", "start", "--until-caught-up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let (code, rep) = verify_json(&m, &[]);
+    assert_eq!(code, 0, "{rep:#}");
+    assert_eq!(rep["equal"], true);
+    assert!(
+        rep["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["skipped_columns"].as_array().unwrap().is_empty()),
+        "{rep:#}"
+    );
+    let c = m.db.connect().await;
+    // One value changed on the target, per column: found as `changed`, that column only.
+    let changes = [
+        ("b", "NOT b"),
+        ("ti", "ti + 1"),
+        ("tiu", "tiu - 1"),
+        ("si", "si + 1"),
+        ("siu", "siu - 1"),
+        ("mi", "mi + 1"),
+        ("miu", "miu - 1"),
+        ("i", "i + 1"),
+        ("iu", "iu - 1"),
+        ("bi", "bi + 1"),
+        ("biu", "biu - 1"),
+        ("d", "d + 0.000000000000000000000000000001"),
+        ("d2", "d2 + 0.01"),
+        ("f", "f + 0.0001"),
+        ("db", "db + 1e-12"),
+        ("bit1", "NOT bit1"),
+        ("bit9", "B'100000011'"),
+        ("c", "'abc'"),
+        ("vc", "'héllo 😁'"),
+        ("tx", "tx || ' '"),
+        ("bin", "'\\x01020001'::bytea"),
+        ("vb", "'\\x00fe'::bytea"),
+        ("bl", "'\\xdeadbeee'::bytea"),
+        ("dt", "dt + 1"),
+        ("dtm", "dtm + interval '1 microsecond'"),
+        ("ts", "ts + interval '1 millisecond'"),
+        ("tm", "tm + interval '10 milliseconds'"),
+        ("yr", "yr - 1"),
+        ("e", "'medium'"),
+        ("st", "ARRAY['a','b','c']"),
+        (
+            "j",
+            "'{\"k\": 12345678901234567891, \"u\": \"é\", \"n\": [1, 2.50]}'::jsonb",
+        ),
+    ];
+    for (col, new) in changes {
+        let old: String = c
+            .query_one(
+                &format!("SELECT {col}::text FROM shop.types WHERE id = 1"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        c.batch_execute(&format!("UPDATE shop.types SET {col} = {new} WHERE id = 1"))
+            .await
+            .unwrap();
+        let (code, rep) = verify_json(&m, &["--tables", "types", "--rechecks", "0"]);
+        assert_eq!(code, 1, "{col}: {rep:#}");
+        let diffs = rep["tables"][0]["differences"].as_array().unwrap();
+        assert_eq!(diffs.len(), 1, "{col}: {rep:#}");
+        assert_eq!(diffs[0]["kind"], "changed");
+        assert_eq!(diffs[0]["key"]["id"], "1");
+        assert_eq!(diffs[0]["columns"], serde_json::json!([col]), "{rep:#}");
+        c.execute(
+            &format!(
+                "UPDATE shop.types SET {col} = $1::text::{} WHERE id = 1",
+                pg_type(&c, col).await
+            ),
+            &[&old],
+        )
+        .await
+        .unwrap();
+    }
+    // JSON compared semantically: key order and number forms do not matter.
+    c.batch_execute("UPDATE shop.types SET j = '{\"n\": [1.0, 2.5], \"u\": \"é\", \"k\": 12345678901234567890}' WHERE id = 1").await.unwrap();
+    let (code, rep) = verify_json(&m, &["--tables", "types"]);
+    assert_eq!(code, 0, "{rep:#}");
+    // Missing and extra rows, sensitive values redacted.
+    c.batch_execute("DELETE FROM shop.types WHERE id = 3; INSERT INTO shop.types (id) VALUES (99); UPDATE shop.types SET vc = 'secret' WHERE id = 2").await.unwrap();
+    let (code, rep) = verify_json(&m, &["--tables", "types", "--sensitive", "types.vc"]);
+    assert_eq!(code, 1);
+    let kinds: Vec<(String, String)> = rep["tables"][0]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["key"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds.len(), 3, "{rep:#}");
+    for want in [("missing", "3"), ("extra", "99"), ("changed", "2")] {
+        assert!(
+            kinds.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {kinds:?}"
+        );
+    }
+    assert!(
+        !rep.to_string().contains("secret"),
+        "sensitive value shown: {rep}"
+    );
+    // The result is in the ledger and in `zdm move status`; a failed run replaces "verified".
+    let s = m.status();
+    assert_eq!(s["verify"]["equal"], false, "{s:#}");
+    assert_eq!(s["verify"]["differences"], 3, "{s:#}");
+}
+
+async fn pg_type(c: &tokio_postgres::Client, col: &str) -> String {
+    c.query_one("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'shop.types'::regclass AND attname = $1", &[&col]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_online_reports_only_persistent_differences() {
+    let m = Move::new(LOAD_TABLE).await;
+    load_rows(&m, 20_000).await;
+    // A row the application load never touches.
+    m.exec("INSERT INTO items (id, k, n, amount) VALUES (5000000, 'still', 1, 1.00)")
+        .await;
+    let mut start = m.spawn(&["move", "start"]);
+    m.wait_caught_up(60).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = tokio::spawn(app_load(m.source_url.clone(), stop.clone(), 11));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Writes in flight differ for a moment; after the re-checks nothing is left.
+    let (code, rep) = verify_json(&m, &["--rechecks", "3"]);
+    assert_eq!(code, 0, "transient differences reported: {rep:#}");
+    // A difference that stays (written on the target behind the stream's back) is reported.
+    let c = m.db.connect().await;
+    c.batch_execute("UPDATE shop.items SET amount = amount + 1000 WHERE id = 5000000")
+        .await
+        .unwrap();
+    let (code, rep) = verify_json(&m, &["--rechecks", "3"]);
+    assert_eq!(code, 1, "{rep:#}");
+    let diffs = rep["tables"][0]["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), 1, "{rep:#}");
+    assert_eq!(diffs[0]["key"]["id"], "5000000");
+    assert_eq!(diffs[0]["columns"], serde_json::json!(["amount"]));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(load.await.unwrap(), 0);
+    kill9(&mut start);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_pg_to_pg_and_text_keys_across_collations() {
+    let m = Move::new(
+        "CREATE TABLE tk (code varchar(20) PRIMARY KEY, v int) COLLATE utf8mb4_general_ci",
+    )
+    .await;
+    let mut c = m.mysql().await;
+    for (i, code) in ["a", "B", "c", "D", "é", "Z", "aa", "Ab"]
+        .iter()
+        .enumerate()
+    {
+        c.exec_drop("INSERT INTO tk VALUES (?, ?)", (code, i))
+            .await
+            .unwrap();
+    }
+    assert_eq!(m.run(&["move", "start", "--until-caught-up"]).code, 0);
+    let (code, rep) = verify_json(&m, &[]);
+    assert_eq!(code, 0, "{rep:#}");
+    // PG → PG: the moved schema against a copy of it.
+    let pg = m.db.connect().await;
+    pg.batch_execute("CREATE SCHEMA copy; CREATE TABLE copy.tk (LIKE shop.tk INCLUDING ALL); INSERT INTO copy.tk SELECT * FROM shop.tk; UPDATE copy.tk SET v = 100 WHERE code = 'é'").await.unwrap();
+    let r = m.run(&[
+        "verify",
+        "--json",
+        "--source",
+        &m.db.url,
+        "--source-schema",
+        "shop",
+        "--target",
+        &m.db.url,
+        "--target-schema",
+        "copy",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rep: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        rep["tables"][0]["differences"][0]["key"]["code"], "é",
+        "{rep:#}"
+    );
+    assert_eq!(
+        rep["tables"][0]["differences"][0]["columns"],
+        serde_json::json!(["v"])
+    );
 }

@@ -7,6 +7,7 @@ mod lint_trace;
 mod migrate;
 mod moving;
 mod status;
+pub mod verify;
 
 use crate::cli::{Cli, Command, Global};
 use crate::output;
@@ -151,6 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Lint(args) => lint::lint(&ctx, &args).await,
         Command::Move(cmd) => moving::run(&ctx, cmd).await,
+        Command::Verify(args) => verify::verify(&ctx, &args).await,
     }
 }
 

@@ -124,12 +124,106 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
         MoveCommand::Status { ends } => {
             let tgt = target(ctx, &ends)?;
             let report = run::status(&tgt, &ledger, ends.job.as_deref()).await?;
+            let c = tgt
+                .connect("zdm move status")
+                .await
+                .map_err(zdm_pg::Error::from)?;
+            let last = zdm_verify::record::last(&c, &ledger, Some(&report.job)).await?;
             if ctx.global.json {
-                output::json(&report)
+                let mut v = serde_json::to_value(&report)?;
+                v["verify"] = serde_json::to_value(&last)?;
+                output::json(&v)
             } else {
                 print_status(&report);
+                match last {
+                    Some(l) if l.equal => println!(
+                        "  verified equal at {} ({} rows, source at {})",
+                        l.finished_at,
+                        l.rows_compared,
+                        l.source_position.unwrap_or_default()
+                    ),
+                    Some(l) => println!(
+                        "  last verify at {}: NOT equal ({} differences{})",
+                        l.finished_at,
+                        l.differences,
+                        l.error.map(|e| format!("; {e}")).unwrap_or_default()
+                    ),
+                    None => println!("  not verified yet (`zdm move verify`)"),
+                }
                 Ok(())
             }
+        }
+        MoveCommand::Verify { ends, common } => {
+            let (src, tgt) = (source(&ends)?, target(ctx, &ends)?);
+            let c = tgt
+                .connect("zdm move verify")
+                .await
+                .map_err(zdm_pg::Error::from)?;
+            let job = zdm_move::job::find(&c, &ledger, ends.job.as_deref()).await?;
+            let mut mapping = zdm_verify::Mapping::default();
+            for t in &job.plan.tables {
+                mapping.tables.insert(
+                    t.source.clone(),
+                    (
+                        t.target.clone(),
+                        t.columns
+                            .iter()
+                            .map(|c| (c.source.clone(), c.target.clone()))
+                            .collect(),
+                    ),
+                );
+            }
+            let mut opts = super::verify::options(&common);
+            opts.mapping = Some(mapping);
+            if opts.key.is_none() {
+                // The job's key (primary key, or the unique key it copies by) for every table.
+                opts.key = None;
+            }
+            let database = job.source_database.clone();
+            let source_side = zdm_verify::side::Side::Mysql {
+                spec: src.clone(),
+                database,
+            };
+            let target_side = zdm_verify::side::Side::Postgres {
+                spec: tgt.clone(),
+                schema: job.target_schema.clone(),
+            };
+            let mut sc = src.connect(&[]).await?;
+            let source_position = zdm_mysql::binlog::current_position(&mut sc)
+                .await
+                .ok()
+                .map(|p| p.to_string());
+            let _ = sc.disconnect().await;
+            let started = chrono::Utc::now();
+            let wait = (job.phase == zdm_move::job::JobPhase::Following).then(|| {
+                super::verify::wait_for_stream(
+                    src.clone(),
+                    tgt.clone(),
+                    ledger.clone(),
+                    job.id.clone(),
+                )
+            });
+            let result = zdm_verify::verify(&source_side, &target_side, &opts, wait).await;
+            let applied = zdm_move::job::find(&c, &ledger, Some(&job.id))
+                .await
+                .ok()
+                .map(|j| j.position.to_string());
+            let run = zdm_verify::record::Run {
+                job_id: Some(&job.id),
+                source: &source_side.describe(),
+                target: &target_side.describe(),
+                started_at: started,
+                source_position,
+                applied_position: applied,
+            };
+            zdm_verify::record::record(
+                &c,
+                &ledger,
+                &run,
+                result.as_ref().map_err(|e| e.to_string()),
+            )
+            .await?;
+            super::verify::finish(ctx, result?)
         }
         MoveCommand::Stop { ends } => {
             let tgt = target(ctx, &ends)?;

@@ -151,6 +151,26 @@ CREATE TABLE {s}.move_chunks (
 );
 CREATE INDEX move_chunks_state_idx ON {s}.move_chunks (job_id, state);
 "#,
+    // 5: `zdm verify` results. Every run is recorded, failed ones too, so the latest row is the
+    // truth about "verified" (an earlier success never outlives a later failure).
+    r#"
+CREATE TABLE {s}.verify_runs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id           text,
+    source           text NOT NULL,
+    target           text NOT NULL,
+    equal            boolean NOT NULL,
+    differences      bigint NOT NULL,
+    rows_compared    bigint NOT NULL,
+    tables           jsonb NOT NULL,
+    error            text,
+    source_position  text,
+    applied_position text,
+    started_at       timestamptz NOT NULL,
+    finished_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX verify_runs_job_idx ON {s}.verify_runs (job_id, id);
+"#,
 ];
 
 /// The ledger version this build of zdm writes.

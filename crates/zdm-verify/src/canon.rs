@@ -1,0 +1,289 @@
+//! Canonical forms: for each column, an SQL expression per engine that renders a value as the
+//! same text on MySQL/MariaDB and PostgreSQL whenever the two values are equal under the move's
+//! conversion rules (see the table in the README). Hashes are taken over these texts, so a
+//! difference in rendering can never pass for a difference in data, nor hide one.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Engine {
+    Mysql,
+    Postgres,
+}
+
+/// A column's type as one engine's catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColType {
+    pub engine: Engine,
+    /// Lower-case base type (`int`, `decimal`, `character varying`, `timestamp with time zone`...).
+    pub data_type: String,
+    pub scale: Option<u64>,
+    /// BIT(n) / bit varying(n) width.
+    pub bits: Option<u64>,
+    /// MariaDB JSON (LONGTEXT + json_valid check) or MySQL JSON.
+    pub json: bool,
+}
+
+/// The comparison form two columns share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    Bool,
+    Number,
+    Float,
+    Text,
+    Bytes,
+    Geometry,
+    Date,
+    Timestamp,
+    Micros,
+    Json,
+    List,
+    Bits,
+    Uuid,
+    Inet,
+}
+
+pub fn natural_form(t: &ColType) -> Option<Form> {
+    if t.json {
+        return Some(Form::Json);
+    }
+    let d = t.data_type.as_str();
+    Some(match (t.engine, d) {
+        (_, "boolean") => Form::Bool,
+        (
+            Engine::Mysql,
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal"
+            | "numeric" | "year",
+        ) => Form::Number,
+        (Engine::Postgres, "smallint" | "integer" | "bigint" | "numeric") => Form::Number,
+        (_, "float" | "double" | "real" | "double precision") => Form::Float,
+        (
+            Engine::Mysql,
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum",
+        ) => Form::Text,
+        (Engine::Postgres, "character varying" | "character" | "text" | "citext" | "name") => {
+            Form::Text
+        }
+        (
+            Engine::Mysql,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob",
+        ) => Form::Bytes,
+        (Engine::Postgres, "bytea") => Form::Bytes,
+        (
+            Engine::Mysql,
+            "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+            | "multipolygon" | "geometrycollection",
+        ) => Form::Geometry,
+        (_, "date") => Form::Date,
+        (Engine::Mysql, "datetime" | "timestamp") => Form::Timestamp,
+        (Engine::Postgres, "timestamp without time zone" | "timestamp with time zone") => {
+            Form::Timestamp
+        }
+        (Engine::Mysql, "time") => Form::Micros,
+        (Engine::Postgres, "time without time zone" | "interval") => Form::Micros,
+        (_, "json" | "jsonb") => Form::Json,
+        (Engine::Mysql, "set") => Form::List,
+        (Engine::Postgres, "array") => Form::List,
+        (Engine::Mysql, "bit") if t.bits == Some(1) => Form::Bool,
+        (Engine::Mysql, "bit") => Form::Bits,
+        (Engine::Postgres, "bit" | "bit varying") => Form::Bits,
+        (_, "uuid") => Form::Uuid,
+        (Engine::Mysql, "inet4" | "inet6") | (Engine::Postgres, "inet") => Form::Inet,
+        _ => return None,
+    })
+}
+
+/// The form two columns are compared in, or why they cannot be.
+pub fn pair_form(a: &ColType, b: &ColType) -> Result<Form, String> {
+    let (fa, fb) = (natural_form(a), natural_form(b));
+    match (fa, fb) {
+        (Some(x), Some(y)) if x == y => Ok(x),
+        // tinyint(1) / bit(1) moved as boolean.
+        (Some(Form::Bool), Some(Form::Number)) | (Some(Form::Number), Some(Form::Bool)) => {
+            Ok(Form::Bool)
+        }
+        // MySQL SET moved as text[]; enum as text.
+        (Some(Form::List), Some(Form::Text)) | (Some(Form::Text), Some(Form::List)) => {
+            Ok(Form::List)
+        }
+        (Some(Form::Geometry), Some(Form::Bytes)) | (Some(Form::Bytes), Some(Form::Geometry)) => {
+            Ok(Form::Geometry)
+        }
+        // JSON kept as text on one side.
+        (Some(Form::Json), Some(Form::Text)) | (Some(Form::Text), Some(Form::Json)) => {
+            Ok(Form::Json)
+        }
+        _ => Err(format!(
+            "{} and {} have no common form",
+            a.data_type, b.data_type
+        )),
+    }
+}
+
+/// The canonical-text expression for column `c` (already quoted) of type `t` in form `form`.
+/// NULL stays NULL. JSON is canonicalised outside the database ([`canonical_json`]).
+pub fn expr(form: Form, t: &ColType, c: &str) -> String {
+    use Engine::*;
+    let zero_date_guard = |e: String| match t.engine {
+        Mysql => format!("IF(MONTH({c}) = 0 OR DAY({c}) = 0, NULL, {e})"),
+        Postgres => e,
+    };
+    match (form, t.engine) {
+        (Form::Bool, Mysql) => format!("IF({c} <> 0, '1', '0')"),
+        (Form::Bool, Postgres) if t.data_type == "boolean" => {
+            format!("CASE WHEN {c} THEN '1' ELSE '0' END")
+        }
+        (Form::Bool, Postgres) => format!("CASE WHEN {c} <> 0 THEN '1' ELSE '0' END"),
+        (Form::Number, Mysql) if t.scale.unwrap_or(0) > 0 => {
+            // Scale-normalised: 1.50 and 1.5 are the same number.
+            format!("TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({c} AS CHAR)))")
+        }
+        // YEAR prints as four digits ('0000'); its number is what the move keeps.
+        (Form::Number, Mysql) if t.data_type == "year" => format!("CAST({c} + 0 AS CHAR)"),
+        (Form::Number, Mysql) => format!("CAST({c} AS CHAR)"),
+        (Form::Number, Postgres) if t.data_type == "numeric" => format!("trim_scale({c})::text"),
+        (Form::Number, Postgres) => format!("{c}::text"),
+        // Both print a double in its shortest round-trip form; FLOAT/real widen exactly.
+        (Form::Float, Mysql) => format!("CAST(CAST({c} AS DOUBLE) AS CHAR)"),
+        (Form::Float, Postgres) => format!("{c}::float8::text"),
+        (Form::Text, Mysql) => format!("CONVERT({c} USING utf8mb4)"),
+        (Form::Text, Postgres) => format!("{c}::text"),
+        (Form::Bytes, Mysql) => format!("LOWER(HEX({c}))"),
+        (Form::Bytes | Form::Geometry, Postgres) => format!("encode({c}, 'hex')"),
+        (Form::Geometry, Mysql) => format!("LOWER(HEX(ST_AsBinary({c})))"),
+        (Form::Date, Mysql) => zero_date_guard(format!("DATE_FORMAT({c}, '%Y-%m-%d')")),
+        (Form::Date, Postgres) => format!("to_char({c}, 'YYYY-MM-DD')"),
+        // MySQL sessions run with time_zone '+00:00': TIMESTAMP reads as UTC.
+        (Form::Timestamp, Mysql) => {
+            zero_date_guard(format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"))
+        }
+        (Form::Timestamp, Postgres) if t.data_type == "timestamp with time zone" => {
+            format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
+        }
+        (Form::Timestamp, Postgres) => format!("to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+        (Form::Micros, Mysql) => {
+            format!("CAST(CAST(TIME_TO_SEC({c}) * 1000000 AS DECIMAL(24,0)) AS CHAR)")
+        }
+        (Form::Micros, Postgres) => {
+            format!("(extract(epoch FROM {c}::interval) * 1000000)::numeric(24,0)::text")
+        }
+        (Form::Json, Mysql) => format!("CONVERT({c} USING utf8mb4)"),
+        (Form::Json, Postgres) => format!("{c}::text"),
+        (Form::List, Mysql) => format!("CAST({c} AS CHAR)"),
+        (Form::List, Postgres) if t.data_type == "array" => format!("array_to_string({c}, ',')"),
+        (Form::List, Postgres) => format!("{c}::text"),
+        (Form::Bits, Mysql) => format!("LPAD(BIN({c}), {}, '0')", t.bits.unwrap_or(1)),
+        (Form::Bits, Postgres) => format!("{c}::text"),
+        (Form::Uuid, Mysql) => format!("LOWER(CAST({c} AS CHAR))"),
+        (Form::Uuid, Postgres) => format!("{c}::text"),
+        (Form::Inet, Mysql) => format!("CAST({c} AS CHAR)"),
+        (Form::Inet, Postgres) => format!("host({c})"),
+    }
+}
+
+/// A value's piece of the row text: its length and itself, so that NULL, '' and separators
+/// inside values can never be confused.
+pub fn piece(engine: Engine, value_expr: &str) -> String {
+    match engine {
+        Engine::Mysql => format!("COALESCE(CONCAT(LENGTH({value_expr}), ':', {value_expr}), '-')"),
+        Engine::Postgres => {
+            format!("COALESCE(octet_length({value_expr})::text || ':' || {value_expr}, '-')")
+        }
+    }
+}
+
+/// JSON documents that are semantically equal render the same: keys sorted, no whitespace,
+/// numbers in one form (integers exact, others as their shortest double).
+pub fn canonical_json(text: &str) -> String {
+    fn write(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String((*k).clone()).to_string());
+                    out.push(':');
+                    write(&m[*k], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(x, out);
+                }
+                out.push(']');
+            }
+            serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => out.push_str(&i.to_string()),
+                (_, Some(u), _) => out.push_str(&u.to_string()),
+                (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                    out.push_str(&(f as i64).to_string())
+                }
+                (_, _, Some(f)) => out.push_str(&f.to_string()),
+                _ => out.push_str(&n.to_string()),
+            },
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => {
+            let mut out = String::new();
+            write(&v, &mut out);
+            out
+        }
+        // Not JSON: compared as it is.
+        Err(_) => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_canonical() {
+        assert_eq!(
+            canonical_json(r#"{"b": 1.50, "a": [1, 2.0, {"y":null,"x":"é"}]}"#),
+            r#"{"a":[1,2,{"x":"é","y":null}],"b":1.5}"#
+        );
+        assert_eq!(
+            canonical_json(r#"{"k":12345678901234567890}"#),
+            canonical_json(r#"{ "k" : 12345678901234567890 }"#)
+        );
+    }
+
+    #[test]
+    fn forms_pair_across_engines() {
+        let my = |d: &str| ColType {
+            engine: Engine::Mysql,
+            data_type: d.into(),
+            scale: None,
+            bits: None,
+            json: false,
+        };
+        let pg = |d: &str| ColType {
+            engine: Engine::Postgres,
+            data_type: d.into(),
+            scale: None,
+            bits: None,
+            json: false,
+        };
+        assert_eq!(pair_form(&my("tinyint"), &pg("boolean")), Ok(Form::Bool));
+        assert_eq!(pair_form(&my("set"), &pg("array")), Ok(Form::List));
+        assert_eq!(
+            pair_form(&my("datetime"), &pg("timestamp without time zone")),
+            Ok(Form::Timestamp)
+        );
+        assert_eq!(pair_form(&my("bigint"), &pg("numeric")), Ok(Form::Number));
+        assert!(pair_form(&my("date"), &pg("integer")).is_err());
+    }
+}

@@ -1,0 +1,402 @@
+//! One side of a comparison: a MySQL/MariaDB database or a PostgreSQL schema. Reads its tables'
+//! columns and keys, and runs the two queries verification needs: per-bucket counts and hash
+//! sums, and the canonical rows of chosen buckets. Nothing is written.
+
+use crate::canon::{ColType, Engine};
+use crate::{Error, Result};
+use futures_util::{pin_mut, StreamExt};
+use mysql_async::prelude::*;
+use std::collections::HashMap;
+use zdm_core::ident::{quote_ident, quote_literal, quote_qualified};
+use zdm_mysql::trace::quote_ident as my_ident;
+
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub name: String,
+    pub columns: Vec<(String, ColType)>,
+    pub key: Vec<String>,
+}
+
+#[derive(Clone)]
+pub enum Side {
+    Mysql {
+        spec: zdm_mysql::SourceSpec,
+        database: String,
+    },
+    Postgres {
+        spec: zdm_pg::ConnectionSpec,
+        schema: String,
+    },
+}
+
+/// A table's expressions on one side: the key text, the row text (JSON columns apart).
+#[derive(Debug, Clone)]
+pub struct Exprs {
+    pub table: String,
+    pub key: String,
+    pub row: String,
+    /// Canonical expression of every compared column, in order (JSON columns: the raw text).
+    pub columns: Vec<String>,
+    /// Indexes (in `columns`) of JSON columns, canonicalised in Rust.
+    pub json: Vec<usize>,
+}
+
+/// Per bucket (first hex digits of md5(key)): rows and the sum of 60-bit row-hash prefixes.
+pub type Buckets = HashMap<String, (i64, u128)>;
+
+pub const BUCKET_DIGITS: usize = 3;
+
+pub const MYSQL_SETUP: &[&str] = &[
+    "SET time_zone = '+00:00'",
+    "SET NAMES utf8mb4",
+    "SET SESSION group_concat_max_len = 1048576",
+];
+
+impl Side {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Side::Mysql { .. } => Engine::Mysql,
+            Side::Postgres { .. } => Engine::Postgres,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Side::Mysql { spec, .. } => spec.redacted().to_string(),
+            Side::Postgres { spec, schema } => format!("{} (schema {schema})", spec.redacted()),
+        }
+    }
+
+    pub fn qualified(&self, table: &str) -> String {
+        match self {
+            Side::Mysql { database, .. } => format!("{}.{}", my_ident(database), my_ident(table)),
+            Side::Postgres { schema, .. } => quote_qualified(schema, table),
+        }
+    }
+
+    pub fn quote(&self, col: &str) -> String {
+        match self {
+            Side::Mysql { .. } => my_ident(col),
+            Side::Postgres { .. } => quote_ident(col),
+        }
+    }
+
+    pub async fn tables(&self) -> Result<Vec<TableInfo>> {
+        match self {
+            Side::Mysql { spec, database } => {
+                let mut c = spec.connect(MYSQL_SETUP).await?;
+                let cat = zdm_mysql::catalog::read(&mut c, database).await?;
+                let _ = c.disconnect().await;
+                Ok(cat
+                    .tables
+                    .into_iter()
+                    .map(|t| {
+                        let key = if t.primary_key.is_empty() {
+                            t.indexes
+                                .iter()
+                                .find(|i| i.unique)
+                                .map(|i| i.columns.iter().map(|c| c.name.clone()).collect())
+                                .unwrap_or_default()
+                        } else {
+                            t.primary_key.clone()
+                        };
+                        TableInfo {
+                            name: t.name,
+                            columns: t
+                                .columns
+                                .into_iter()
+                                .map(|c| {
+                                    let ct = ColType {
+                                        engine: Engine::Mysql,
+                                        data_type: c.data_type.clone(),
+                                        scale: c.numeric_scale,
+                                        bits: (c.data_type == "bit")
+                                            .then_some(c.numeric_precision.unwrap_or(1)),
+                                        json: c.is_json,
+                                    };
+                                    (c.name, ct)
+                                })
+                                .collect(),
+                            key,
+                        }
+                    })
+                    .collect())
+            }
+            Side::Postgres { spec, schema } => {
+                let c = spec
+                    .connect("zdm verify")
+                    .await
+                    .map_err(zdm_pg::Error::from)?;
+                let cols = c
+                    .query(
+                        "SELECT c.table_name::text, c.column_name::text, lower(c.data_type), c.numeric_scale::int8, c.character_maximum_length::int8 \
+                         FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) \
+                         WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position",
+                        &[schema],
+                    )
+                    .await?;
+                let keys = c
+                    .query(
+                        "SELECT rel.relname::text, a.attname::text FROM pg_index i JOIN pg_class rel ON rel.oid = i.indrelid \
+                         JOIN pg_namespace n ON n.oid = rel.relnamespace \
+                         JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) ON true \
+                         JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum = k.attnum \
+                         WHERE n.nspname = $1 AND i.indisprimary ORDER BY rel.relname, k.ord",
+                        &[schema],
+                    )
+                    .await?;
+                let mut out: Vec<TableInfo> = Vec::new();
+                for r in cols {
+                    let table: String = r.get(0);
+                    let data_type: String = r.get(2);
+                    let scale: Option<i64> = r.get(3);
+                    let len: Option<i64> = r.get(4);
+                    let ct = ColType {
+                        engine: Engine::Postgres,
+                        json: false,
+                        bits: len.map(|l| l as u64),
+                        scale: scale.map(|s| s as u64),
+                        data_type,
+                    };
+                    match out.last_mut() {
+                        Some(t) if t.name == table => t.columns.push((r.get(1), ct)),
+                        _ => out.push(TableInfo {
+                            name: table,
+                            columns: vec![(r.get(1), ct)],
+                            key: vec![],
+                        }),
+                    }
+                }
+                for r in keys {
+                    let table: String = r.get(0);
+                    if let Some(t) = out.iter_mut().find(|t| t.name == table) {
+                        t.key.push(r.get(1));
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn md5(&self, e: &str) -> String {
+        format!("md5({e})")
+    }
+
+    /// `concat(a, '|', b, …)` in this engine.
+    pub fn concat(&self, parts: &[String]) -> String {
+        match self {
+            Side::Mysql { .. } => format!("CONCAT({})", parts.join(", '|', ")),
+            Side::Postgres { .. } => format!("({})", parts.join(" || '|' || ")),
+        }
+    }
+
+    fn hash60(&self, e: &str) -> String {
+        match self {
+            Side::Mysql { .. } => format!(
+                "CAST(CONV(SUBSTRING({}, 1, 15), 16, 10) AS UNSIGNED)",
+                self.md5(e)
+            ),
+            Side::Postgres { .. } => {
+                format!("('x' || substr({}, 1, 15))::bit(60)::bigint", self.md5(e))
+            }
+        }
+    }
+
+    fn bucket(&self, key: &str) -> String {
+        format!("substr({}, 1, {BUCKET_DIGITS})", self.md5(key))
+    }
+
+    /// Per-bucket counts and sums, for all buckets or only `only`.
+    pub async fn buckets(&self, x: &Exprs, only: Option<&[String]>) -> Result<Buckets> {
+        let filter = match only {
+            Some(list) if !list.is_empty() => format!(
+                " WHERE {} IN ({})",
+                self.bucket(&x.key),
+                list.iter()
+                    .map(|b| quote_literal(b))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(_) => return Ok(Buckets::new()),
+            None => String::new(),
+        };
+        let row_text = format!("{}", self.concat(&[x.key.clone(), x.row.clone()]));
+        let sql = format!(
+            "SELECT b, CAST(count(*) AS CHAR), CAST(sum(h) AS CHAR) FROM (SELECT {} AS b, {} AS h FROM {}{filter}) s GROUP BY b",
+            self.bucket(&x.key),
+            self.hash60(&row_text),
+            self.qualified(&x.table)
+        );
+        let json = async {
+            if x.json.is_empty() {
+                Ok(Buckets::new())
+            } else {
+                self.json_buckets(x, only).await
+            }
+        };
+        let began = std::time::Instant::now();
+        let sql_timed = async {
+            let r = self.sql_buckets(sql).await;
+            tracing::info!(table = %x.table, engine = ?self.engine(), seconds = began.elapsed().as_secs_f64(), "bucket sums");
+            r
+        };
+        let (mut out, json) = tokio::try_join!(sql_timed, json)?;
+        tracing::info!(table = %x.table, engine = ?self.engine(), seconds = began.elapsed().as_secs_f64(), "buckets with JSON");
+        for (b, (_, s)) in json {
+            let e = out.entry(b).or_insert((0, 0));
+            e.1 = e.1.wrapping_add(s);
+        }
+        Ok(out)
+    }
+
+    async fn sql_buckets(&self, sql: String) -> Result<Buckets> {
+        let mut out = Buckets::new();
+        let mut add = |b: String, n: &str, s: &str| -> Result<()> {
+            let n: i64 = n
+                .parse()
+                .map_err(|_| Error::Refused(format!("bad count {n:?}")))?;
+            let s: u128 = s
+                .split('.')
+                .next()
+                .unwrap_or("0")
+                .parse()
+                .map_err(|_| Error::Refused(format!("bad sum {s:?}")))?;
+            out.insert(b, (n, s));
+            Ok(())
+        };
+        match self {
+            Side::Mysql { spec, .. } => {
+                let mut c = spec.connect(MYSQL_SETUP).await?;
+                let rows: Vec<(String, String, Option<String>)> =
+                    c.query(sql).await.map_err(zdm_mysql::Error::from)?;
+                for (b, n, s) in rows {
+                    add(b, &n, s.as_deref().unwrap_or("0"))?;
+                }
+                let _ = c.disconnect().await;
+            }
+            Side::Postgres { spec, .. } => {
+                let c = spec
+                    .connect("zdm verify")
+                    .await
+                    .map_err(zdm_pg::Error::from)?;
+                let sql = sql.replace("AS CHAR)", "AS text)");
+                for r in c.query(&sql, &[]).await? {
+                    let s: Option<String> = r.get(2);
+                    add(r.get(0), r.get::<_, &str>(1), s.as_deref().unwrap_or("0"))?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// JSON columns: canonicalised here and folded into their bucket's sum.
+    async fn json_buckets(&self, x: &Exprs, only: Option<&[String]>) -> Result<Buckets> {
+        // Only the key and the JSON columns travel.
+        let slim = Exprs {
+            columns: x.json.iter().map(|&i| x.columns[i].clone()).collect(),
+            json: vec![],
+            ..x.clone()
+        };
+        let mut out = Buckets::new();
+        let mut text = String::new();
+        self.each_row(&slim, only, |key, values| {
+            text.clear();
+            text.push_str(&key);
+            for v in &values {
+                text.push('|');
+                match v {
+                    Some(v) => text.push_str(&crate::canon::canonical_json(v)),
+                    None => text.push('-'),
+                }
+            }
+            let e = out.entry(bucket_of(&key)).or_insert((0, 0));
+            e.1 = e.1.wrapping_add(hash60(&text) as u128);
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Canonical rows (key text, column texts) of the given buckets (all rows when `None`).
+    pub async fn rows(
+        &self,
+        x: &Exprs,
+        only: Option<&[String]>,
+    ) -> Result<Vec<(String, Vec<Option<String>>)>> {
+        let mut out = Vec::new();
+        self.each_row(x, only, |k, v| out.push((k, v))).await?;
+        Ok(out)
+    }
+
+    /// Streams the canonical rows of the given buckets to `f` (memory: one row).
+    pub async fn each_row(
+        &self,
+        x: &Exprs,
+        only: Option<&[String]>,
+        mut f: impl FnMut(String, Vec<Option<String>>),
+    ) -> Result<()> {
+        let filter = match only {
+            Some(list) if !list.is_empty() => format!(
+                " WHERE {} IN ({})",
+                self.bucket(&x.key),
+                list.iter()
+                    .map(|b| quote_literal(b))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(_) => return Ok(()),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {}, {} FROM {}{filter}",
+            x.key,
+            x.columns.join(", "),
+            self.qualified(&x.table)
+        );
+        match self {
+            Side::Mysql { spec, .. } => {
+                let mut c = spec.connect(MYSQL_SETUP).await?;
+                let stream = c
+                    .query_stream::<mysql_async::Row, _>(sql)
+                    .await
+                    .map_err(zdm_mysql::Error::from)?;
+                pin_mut!(stream);
+                while let Some(r) = stream.next().await {
+                    let r = r.map_err(zdm_mysql::Error::from)?;
+                    let mut vals: Vec<Option<String>> = (0..r.len())
+                        .map(|i| r.get::<Option<String>, _>(i).flatten())
+                        .collect();
+                    let key = vals.remove(0).unwrap_or_default();
+                    f(key, vals);
+                }
+            }
+            Side::Postgres { spec, .. } => {
+                let c = spec
+                    .connect("zdm verify")
+                    .await
+                    .map_err(zdm_pg::Error::from)?;
+                let stream = c.query_raw(&sql, Vec::<String>::new()).await?;
+                pin_mut!(stream);
+                while let Some(r) = stream.next().await {
+                    let r = r?;
+                    let mut vals: Vec<Option<String>> = (0..r.len())
+                        .map(|i| r.try_get::<_, Option<String>>(i))
+                        .collect::<std::result::Result<_, _>>()?;
+                    let key = vals.remove(0).unwrap_or_default();
+                    f(key, vals);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn bucket_of(key_text: &str) -> String {
+    use md5::{Digest, Md5};
+    hex::encode(Md5::digest(key_text.as_bytes()))[..BUCKET_DIGITS].to_string()
+}
+
+pub fn hash60(text: &str) -> u64 {
+    use md5::{Digest, Md5};
+    let h = hex::encode(Md5::digest(text.as_bytes()));
+    u64::from_str_radix(&h[..15], 16).unwrap_or(0)
+}
