@@ -10,7 +10,8 @@
 //!
 //! `zdm-bench move-copy [--rows 1000000]`: `zdm move`'s snapshot copy vs pgloader vs a raw
 //! binary COPY of the same rows. `zdm-bench move-cdc [--rates 2000,5000,10000] [--seconds 10]`:
-//! change capture applied rate and lag at fixed change rates.
+//! change capture applied rate and lag at fixed change rates. `zdm-bench verify [--rows N]`: zdm
+//! verify vs reladiff, MySQL→PG and PG→PG, equal and one changed value.
 //!
 //! Uses the server of ZDM_TEST_DATABASE_URL; each scenario gets a fresh database.
 
@@ -19,6 +20,7 @@ mod lint;
 mod load;
 mod moving;
 mod process;
+mod verify;
 
 fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
@@ -90,8 +92,16 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Some("verify") => {
+            verify::run(
+                arg("--rows", "1000000").parse()?,
+                std::env::args().position(|a| a == "--zdm").map(|_| arg("--zdm", "").into()),
+                &arg("--reladiff", "reladiff"),
+            )
+            .await
+        }
         _ => {
-            eprintln!("usage: zdm-bench move-copy [--rows N] [--zdm PATH] [--pgloader PATH] | move-cdc [--rates A,B] [--seconds S] [--zdm PATH] | backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
+            eprintln!("usage: zdm-bench verify [--rows N] [--zdm PATH] [--reladiff PATH] | move-copy [--rows N] [--zdm PATH] [--pgloader PATH] | move-cdc [--rates A,B] [--seconds S] [--zdm PATH] | backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
             std::process::exit(2)
         }
     }

@@ -21,7 +21,7 @@ const TABLE: &str =
     "CREATE TABLE t (id int PRIMARY KEY, a bigint NOT NULL, s varchar(64), d decimal(12,2), \
     ts datetime(6), j json, b tinyint(1), u int unsigned)";
 
-fn source() -> PrivateMariadb {
+pub fn source() -> PrivateMariadb {
     PrivateMariadb::start(&[
         "--log-bin=mysql-bin",
         "--binlog-format=ROW",
@@ -33,17 +33,22 @@ fn source() -> PrivateMariadb {
 }
 
 async fn fill(url: &str, rows: u64) -> anyhow::Result<()> {
+    fill_table(url, rows, TABLE, true).await
+}
+
+/// Creates `bench.t` with `ddl` and fills it; `json`: whether the table has the JSON column.
+pub async fn fill_table(url: &str, rows: u64, ddl: &str, json: bool) -> anyhow::Result<()> {
     let mut c = mysql_async::Conn::from_url(url).await?;
-    c.query_drop("CREATE DATABASE bench CHARACTER SET utf8mb4")
-        .await?;
+    c.query_drop("CREATE DATABASE bench CHARACTER SET utf8mb4").await?;
     c.query_drop("USE bench").await?;
-    c.query_drop(TABLE).await?;
+    c.query_drop(ddl).await?;
+    let j = if json { "concat('{\"n\": ', seq, ', \"tag\": \"x\"}'), " } else { "" };
     let mut from = 1;
     while from <= rows {
         let to = (from + 199_999).min(rows);
         c.query_drop(format!(
-            "INSERT INTO t SELECT seq, seq * 7, concat('row-', seq, '-', md5(seq)), seq / 100, '2024-01-01' + INTERVAL seq SECOND, \
-             concat('{{\"n\": ', seq, ', \"tag\": \"x\"}}'), seq % 2, seq FROM seq_{from}_to_{to}"
+            "INSERT INTO t SELECT seq, seq * 7, concat('row-', seq, '-', md5(seq)), seq / 100, \
+             '2024-01-01' + INTERVAL seq SECOND + INTERVAL (seq % 1000) MICROSECOND, {j}seq % 2, seq FROM seq_{from}_to_{to}"
         ))
         .await?;
         from = to + 1;

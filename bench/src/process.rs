@@ -15,7 +15,12 @@ pub struct Run {
 
 /// Run `cmd`, discard its output (counting it), and read its max RSS from `wait4`.
 pub fn measure(cmd: &mut Command, timeout: Duration) -> anyhow::Result<Run> {
-    let out = tempfile_path("out");
+    measure_to(cmd, timeout, &tempfile_path("out"), true)
+}
+
+/// [`measure`], with the output kept in `out` (removed afterwards when `remove`).
+pub fn measure_to(cmd: &mut Command, timeout: Duration, out: &std::path::Path, remove: bool) -> anyhow::Result<Run> {
+    let out = out.to_path_buf();
     cmd.stdout(Stdio::from(std::fs::File::create(&out)?))
         .stderr(Stdio::null());
     let began = Instant::now();
@@ -43,7 +48,9 @@ pub fn measure(cmd: &mut Command, timeout: Duration) -> anyhow::Result<Run> {
     }
     let seconds = began.elapsed().as_secs_f64();
     let output_bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-    let _ = std::fs::remove_file(&out);
+    if remove {
+        let _ = std::fs::remove_file(&out);
+    }
     Ok(Run {
         seconds,
         peak_mib: usage.ru_maxrss as f64 / 1024.0,

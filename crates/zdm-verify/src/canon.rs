@@ -182,14 +182,16 @@ pub fn expr(form: Form, t: &ColType, c: &str) -> String {
     }
 }
 
-/// A value's piece of the row text: its length and itself, so that NULL, '' and separators
-/// inside values can never be confused.
+/// Ends every value in a row text (ASCII unit separator); NULL is [`NULL_MARK`] alone, so NULL
+/// and '' differ. (Each value is evaluated once: a length prefix doubled the cost.)
+pub const END: char = '\u{1f}';
+pub const NULL_MARK: char = '\u{1e}';
+
+/// A value's piece of the row text.
 pub fn piece(engine: Engine, value_expr: &str) -> String {
     match engine {
-        Engine::Mysql => format!("COALESCE(CONCAT(LENGTH({value_expr}), ':', {value_expr}), '-')"),
-        Engine::Postgres => {
-            format!("COALESCE(octet_length({value_expr})::text || ':' || {value_expr}, '-')")
-        }
+        Engine::Mysql => format!("COALESCE(CONCAT({value_expr}, CHAR(31 USING utf8mb4)), CHAR(30 USING utf8mb4))"),
+        Engine::Postgres => format!("COALESCE({value_expr} || E'\\x1f', E'\\x1e')"),
     }
 }
 

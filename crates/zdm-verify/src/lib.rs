@@ -156,6 +156,7 @@ fn build_plan(
     let mut skipped = Vec::new();
     let mut key_src = Vec::new();
     let mut key_dst = Vec::new();
+    let mut int_key = None;
     for k in &key {
         let (_, st) = s
             .columns
@@ -171,13 +172,22 @@ fn build_plan(
         let form = pair_form(st, tt).map_err(|e| Error::Refused(format!("{}.{k}: {e}", s.name)))?;
         key_src.push(piece(source.engine(), &expr(form, st, &source.quote(k))));
         key_dst.push(piece(target.engine(), &expr(form, tt, &target.quote(tn))));
+        let integer = |t: &canon::ColType| {
+            matches!(t.data_type.as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint")
+                || (t.data_type == "numeric" && t.scale == Some(0))
+        };
+        if key.len() == 1 && form == Form::Number && integer(st) && integer(tt) {
+            int_key = Some((source.quote(k), target.quote(tn)));
+        }
     }
     for (name, st) in &s.columns {
         let Some((tn, tt)) = target_col(name) else {
             skipped.push(format!("{name}: not on the target"));
             continue;
         };
-        match pair_form(st, tt) {
+        // jsonb prints canonically already: PostgreSQL on both sides compares it in SQL.
+        let both_jsonb = st.data_type == "jsonb" && tt.data_type == "jsonb";
+        match pair_form(st, tt).map(|f| if both_jsonb { Form::Text } else { f }) {
             Ok(form) => {
                 columns.push(name.clone());
                 forms.push(form);
@@ -216,6 +226,7 @@ fn build_plan(
             row: row(source, &src_cols),
             columns: src_cols.clone(),
             json: json.clone(),
+            int_key: int_key.as_ref().map(|k| k.0.clone()),
         },
         dst: Exprs {
             table: t.name.clone(),
@@ -223,6 +234,7 @@ fn build_plan(
             row: row(target, &dst_cols),
             columns: dst_cols,
             json,
+            int_key: int_key.map(|k| k.1),
         },
         columns,
         forms,
@@ -242,25 +254,16 @@ fn differing(a: &Buckets, b: &Buckets) -> Vec<String> {
     out
 }
 
-/// `3:abc|2:xy` → ["abc", "xy"].
+/// A key text back into its values (`None` for NULL).
 pub fn split_pieces(text: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'-' {
-            out.push(None);
-            i += 2;
-            continue;
+    let mut cur = String::new();
+    for c in text.chars() {
+        match c {
+            canon::END => out.push(Some(std::mem::take(&mut cur))),
+            canon::NULL_MARK => out.push(None),
+            c => cur.push(c),
         }
-        let colon = match text[i..].find(':') {
-            Some(c) => i + c,
-            None => break,
-        };
-        let len: usize = text[i..colon].parse().unwrap_or(0);
-        let end = (colon + 1 + len).min(text.len());
-        out.push(Some(text[colon + 1..end].to_string()));
-        i = end + 1;
     }
     out
 }
