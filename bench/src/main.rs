@@ -95,7 +95,9 @@ async fn main() -> anyhow::Result<()> {
         Some("verify") => {
             verify::run(
                 arg("--rows", "1000000").parse()?,
-                std::env::args().position(|a| a == "--zdm").map(|_| arg("--zdm", "").into()),
+                std::env::args()
+                    .position(|a| a == "--zdm")
+                    .map(|_| arg("--zdm", "").into()),
                 &arg("--reladiff", "reladiff"),
             )
             .await

@@ -39,10 +39,15 @@ async fn fill(url: &str, rows: u64) -> anyhow::Result<()> {
 /// Creates `bench.t` with `ddl` and fills it; `json`: whether the table has the JSON column.
 pub async fn fill_table(url: &str, rows: u64, ddl: &str, json: bool) -> anyhow::Result<()> {
     let mut c = mysql_async::Conn::from_url(url).await?;
-    c.query_drop("CREATE DATABASE bench CHARACTER SET utf8mb4").await?;
+    c.query_drop("CREATE DATABASE bench CHARACTER SET utf8mb4")
+        .await?;
     c.query_drop("USE bench").await?;
     c.query_drop(ddl).await?;
-    let j = if json { "concat('{\"n\": ', seq, ', \"tag\": \"x\"}'), " } else { "" };
+    let j = if json {
+        "concat('{\"n\": ', seq, ', \"tag\": \"x\"}'), "
+    } else {
+        ""
+    };
     let mut from = 1;
     while from <= rows {
         let to = (from + 199_999).min(rows);

@@ -19,7 +19,12 @@ pub fn measure(cmd: &mut Command, timeout: Duration) -> anyhow::Result<Run> {
 }
 
 /// [`measure`], with the output kept in `out` (removed afterwards when `remove`).
-pub fn measure_to(cmd: &mut Command, timeout: Duration, out: &std::path::Path, remove: bool) -> anyhow::Result<Run> {
+pub fn measure_to(
+    cmd: &mut Command,
+    timeout: Duration,
+    out: &std::path::Path,
+    remove: bool,
+) -> anyhow::Result<Run> {
     let out = out.to_path_buf();
     cmd.stdout(Stdio::from(std::fs::File::create(&out)?))
         .stderr(Stdio::null());

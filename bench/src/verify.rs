@@ -10,13 +10,21 @@ use zdm_testkit::TestDb;
 
 // reladiff compares no MariaDB JSON with jsonb (it refuses the column), so the table has none;
 // zdm's JSON comparison is measured by the move tests.
-const TABLE: &str = "CREATE TABLE t (id int PRIMARY KEY, a bigint NOT NULL, s varchar(64), d decimal(12,2), \
+const TABLE: &str =
+    "CREATE TABLE t (id int PRIMARY KEY, a bigint NOT NULL, s varchar(64), d decimal(12,2), \
     ts datetime(6), b tinyint(1), u int unsigned)";
 const COLUMNS: &[&str] = &["a", "s", "d", "ts", "b", "u"];
 
-fn reladiff(tool: &str, a: &str, ta: &str, b: &str, tb: &str) -> anyhow::Result<(Run, Option<i64>)> {
+fn reladiff(
+    tool: &str,
+    a: &str,
+    ta: &str,
+    b: &str,
+    tb: &str,
+) -> anyhow::Result<(Run, Option<i64>)> {
     let mut cmd = Command::new(tool);
-    cmd.env("COLUMNS", "100000").args([a, ta, b, tb, "-k", "id", "-s", "--json"]);
+    cmd.env("COLUMNS", "100000")
+        .args([a, ta, b, tb, "-k", "id", "-s", "--json"]);
     for c in COLUMNS {
         cmd.args(["-c", c]);
     }
@@ -35,8 +43,14 @@ fn zdm_verify(zdm: &std::path::Path, args: &[&str]) -> anyhow::Result<(Run, Opti
     let mut cmd = Command::new(zdm);
     cmd.args(args).arg("--json");
     let r = measure_to(&mut cmd, Duration::from_secs(3600), &out, false)?;
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_default()).unwrap_or_default();
-    let total = v["tables"].as_array().map(|ts| ts.iter().map(|t| t["difference_count"].as_i64().unwrap_or(0)).sum());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_default())
+            .unwrap_or_default();
+    let total = v["tables"].as_array().map(|ts| {
+        ts.iter()
+            .map(|t| t["difference_count"].as_i64().unwrap_or(0))
+            .sum()
+    });
     Ok((r, total))
 }
 
@@ -68,7 +82,16 @@ pub async fn run(rows: u64, zdm: Option<std::path::PathBuf>, tool: &str) -> anyh
     let my = format!("{}/bench", src.url);
     let db = TestDb::create().await;
     let moved = crate::process::measure(
-        Command::new(&zdm).args(["move", "start", "--until-caught-up", "--json", "--source", &my, "--target", &db.url]),
+        Command::new(&zdm).args([
+            "move",
+            "start",
+            "--until-caught-up",
+            "--json",
+            "--source",
+            &my,
+            "--target",
+            &db.url,
+        ]),
         Duration::from_secs(3600),
     )?;
     anyhow::ensure!(moved.code == 0, "zdm move start failed");
@@ -78,13 +101,72 @@ pub async fn run(rows: u64, zdm: Option<std::path::PathBuf>, tool: &str) -> anyh
     println!("\nverify, {rows} rows (one run; peak MiB of the tool's own process)\n");
     println!("| case | rows | zdm s | zdm rows/s | zdm MiB | zdm found | reladiff s | reladiff rows/s | reladiff MiB | reladiff found | zdm ÷ reladiff |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    let mysql_pg = |zdm: &std::path::Path| zdm_verify(zdm, &["move", "verify", "--rechecks", "0", "--source", &my, "--target", &db.url]);
-    let pg_pg = |zdm: &std::path::Path| zdm_verify(zdm, &["verify", "--rechecks", "0", "--source", &db.url, "--source-schema", "bench", "--target", &db.url, "--target-schema", "copy"]);
-    line("MySQL→PG equal", rows, &mysql_pg(&zdm)?, &reladiff(tool, &my, "t", &pgurl, "bench.t")?, 0);
-    line("PG→PG equal", rows, &pg_pg(&zdm)?, &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?, 0);
+    let mysql_pg = |zdm: &std::path::Path| {
+        zdm_verify(
+            zdm,
+            &[
+                "move",
+                "verify",
+                "--rechecks",
+                "0",
+                "--source",
+                &my,
+                "--target",
+                &db.url,
+            ],
+        )
+    };
+    let pg_pg = |zdm: &std::path::Path| {
+        zdm_verify(
+            zdm,
+            &[
+                "verify",
+                "--rechecks",
+                "0",
+                "--source",
+                &db.url,
+                "--source-schema",
+                "bench",
+                "--target",
+                &db.url,
+                "--target-schema",
+                "copy",
+            ],
+        )
+    };
+    line(
+        "MySQL→PG equal",
+        rows,
+        &mysql_pg(&zdm)?,
+        &reladiff(tool, &my, "t", &pgurl, "bench.t")?,
+        0,
+    );
+    line(
+        "PG→PG equal",
+        rows,
+        &pg_pg(&zdm)?,
+        &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?,
+        0,
+    );
     pg.batch_execute(&format!("UPDATE bench.t SET d = d + 0.01 WHERE id = {}; UPDATE copy.t SET ts = ts + interval '1 microsecond' WHERE id = {}", rows / 2, rows / 3)).await?;
-    line("MySQL→PG 1 changed", rows, &mysql_pg(&zdm)?, &reladiff(tool, &my, "t", &pgurl, "bench.t")?, 1);
-    pg.batch_execute(&format!("UPDATE bench.t SET d = d - 0.01 WHERE id = {}", rows / 2)).await?;
-    line("PG→PG 1 changed", rows, &pg_pg(&zdm)?, &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?, 1);
+    line(
+        "MySQL→PG 1 changed",
+        rows,
+        &mysql_pg(&zdm)?,
+        &reladiff(tool, &my, "t", &pgurl, "bench.t")?,
+        1,
+    );
+    pg.batch_execute(&format!(
+        "UPDATE bench.t SET d = d - 0.01 WHERE id = {}",
+        rows / 2
+    ))
+    .await?;
+    line(
+        "PG→PG 1 changed",
+        rows,
+        &pg_pg(&zdm)?,
+        &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?,
+        1,
+    );
     Ok(())
 }

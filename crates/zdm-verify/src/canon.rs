@@ -190,7 +190,9 @@ pub const NULL_MARK: char = '\u{1e}';
 /// A value's piece of the row text.
 pub fn piece(engine: Engine, value_expr: &str) -> String {
     match engine {
-        Engine::Mysql => format!("COALESCE(CONCAT({value_expr}, CHAR(31 USING utf8mb4)), CHAR(30 USING utf8mb4))"),
+        Engine::Mysql => format!(
+            "COALESCE(CONCAT({value_expr}, CHAR(31 USING utf8mb4)), CHAR(30 USING utf8mb4))"
+        ),
         Engine::Postgres => format!("COALESCE({value_expr} || E'\\x1f', E'\\x1e')"),
     }
 }

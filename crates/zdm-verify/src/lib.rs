@@ -173,8 +173,10 @@ fn build_plan(
         key_src.push(piece(source.engine(), &expr(form, st, &source.quote(k))));
         key_dst.push(piece(target.engine(), &expr(form, tt, &target.quote(tn))));
         let integer = |t: &canon::ColType| {
-            matches!(t.data_type.as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint")
-                || (t.data_type == "numeric" && t.scale == Some(0))
+            matches!(
+                t.data_type.as_str(),
+                "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
+            ) || (t.data_type == "numeric" && t.scale == Some(0))
         };
         if key.len() == 1 && form == Form::Number && integer(st) && integer(tt) {
             int_key = Some((source.quote(k), target.quote(tn)));
@@ -227,6 +229,8 @@ fn build_plan(
             columns: src_cols.clone(),
             json: json.clone(),
             int_key: int_key.as_ref().map(|k| k.0.clone()),
+            pg_pair: source.engine() == canon::Engine::Postgres
+                && target.engine() == canon::Engine::Postgres,
         },
         dst: Exprs {
             table: t.name.clone(),
@@ -235,6 +239,8 @@ fn build_plan(
             columns: dst_cols,
             json,
             int_key: int_key.map(|k| k.1),
+            pg_pair: source.engine() == canon::Engine::Postgres
+                && target.engine() == canon::Engine::Postgres,
         },
         columns,
         forms,

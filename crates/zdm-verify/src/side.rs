@@ -42,13 +42,18 @@ pub struct Exprs {
     pub json: Vec<usize>,
     /// A single integer key column (quoted) buckets by `key % 4096`, far cheaper than md5.
     pub int_key: Option<String>,
+    /// Both sides are PostgreSQL: rows hash with `hashtextextended` (64 bits, a third of md5's
+    /// cost); across engines md5 is the function both have.
+    pub pg_pair: bool,
 }
 
 /// Per bucket (first hex digits of md5(key)): rows and the sum of 60-bit row-hash prefixes.
-pub type Buckets = HashMap<String, (i64, u128)>;
+pub type Buckets = HashMap<String, (i64, i128)>;
 
 pub const BUCKET_DIGITS: usize = 3;
 pub const INT_BUCKETS: u32 = 4096;
+/// Concurrent range scans of one MySQL table.
+const MYSQL_SCANS: usize = 2;
 
 pub const MYSQL_SETUP: &[&str] = &[
     "SET time_zone = '+00:00'",
@@ -194,7 +199,10 @@ impl Side {
         }
     }
 
-    fn hash60(&self, e: &str) -> String {
+    fn row_hash(&self, e: &str, pg_pair: bool) -> String {
+        if pg_pair {
+            return format!("hashtextextended({e}, 0)");
+        }
         match self {
             Side::Mysql { .. } => format!(
                 "CAST(CONV(SUBSTRING({}, 1, 15), 16, 10) AS UNSIGNED)",
@@ -208,8 +216,7 @@ impl Side {
 
     fn bucket(&self, x: &Exprs) -> String {
         match (&x.int_key, self) {
-            (Some(k), Side::Mysql { .. }) => format!("CAST({k} % {INT_BUCKETS} AS CHAR)"),
-            (Some(k), Side::Postgres { .. }) => format!("({k} % {INT_BUCKETS})::text"),
+            (Some(k), _) => format!("({k} % {INT_BUCKETS})"),
             (None, _) => format!("substr({}, 1, {BUCKET_DIGITS})", self.md5(&x.key)),
         }
     }
@@ -229,12 +236,56 @@ impl Side {
             None => String::new(),
         };
         let row_text = self.concat(&[x.key.clone(), x.row.clone()]);
-        let sql = format!(
-            "SELECT b, CAST(count(*) AS CHAR), CAST(sum(h) AS CHAR) FROM (SELECT {} AS b, {} AS h FROM {}{filter}) s GROUP BY b",
-            self.bucket(x),
-            self.hash60(&row_text),
-            self.qualified(&x.table)
-        );
+        let query = |filter: &str| {
+            format!(
+                "SELECT CAST(b AS CHAR), CAST(count(*) AS CHAR), CAST(sum(h) AS CHAR) FROM (SELECT {} AS b, {} AS h FROM {}{filter}) s GROUP BY b",
+                self.bucket(x),
+                self.row_hash(&row_text, x.pg_pair),
+                self.qualified(&x.table)
+            )
+        };
+        // MySQL runs a query on one thread: a whole-table pass is split into key ranges run at
+        // once (PostgreSQL parallelises the scan itself). Any split works, since buckets
+        // depend on the key only.
+        let mut sqls = vec![query(&filter)];
+        if let (Side::Mysql { spec, .. }, Some(k), None) = (self, &x.int_key, only) {
+            let mut c = spec.connect(MYSQL_SETUP).await?;
+            let bounds: Option<(Option<String>, Option<String>)> = c
+                .query_first(format!(
+                    "SELECT CAST(MIN({k}) AS CHAR), CAST(MAX({k}) AS CHAR) FROM {}",
+                    self.qualified(&x.table)
+                ))
+                .await
+                .map_err(zdm_mysql::Error::from)?;
+            let _ = c.disconnect().await;
+            if let Some((Some(lo), Some(hi))) = bounds {
+                let (lo, hi): (i128, i128) = (lo.parse().unwrap_or(0), hi.parse().unwrap_or(0));
+                let parts = MYSQL_SCANS as i128;
+                if hi - lo > 10_000 {
+                    let step = (hi - lo) / parts + 1;
+                    sqls = (0..parts)
+                        .map(|i| {
+                            let a = lo + i * step;
+                            query(&format!(" WHERE {k} >= {a} AND {k} < {}", a + step))
+                        })
+                        .collect();
+                }
+            }
+        }
+        let sql_all = async {
+            let parts =
+                futures_util::future::try_join_all(sqls.into_iter().map(|q| self.sql_buckets(q)))
+                    .await?;
+            let mut merged = Buckets::new();
+            for part in parts {
+                for (b, (n, h)) in part {
+                    let e = merged.entry(b).or_insert((0, 0));
+                    e.0 += n;
+                    e.1 = e.1.wrapping_add(h);
+                }
+            }
+            Ok::<Buckets, Error>(merged)
+        };
         let json = async {
             if x.json.is_empty() {
                 Ok(Buckets::new())
@@ -244,7 +295,7 @@ impl Side {
         };
         let began = std::time::Instant::now();
         let sql_timed = async {
-            let r = self.sql_buckets(sql).await;
+            let r = sql_all.await;
             tracing::info!(table = %x.table, engine = ?self.engine(), seconds = began.elapsed().as_secs_f64(), "bucket sums");
             r
         };
@@ -264,7 +315,7 @@ impl Side {
             let n: i64 = n
                 .parse()
                 .map_err(|_| Error::Refused(format!("bad count {n:?}")))?;
-            let s: u128 = s
+            let s: i128 = s
                 .split('.')
                 .next()
                 .unwrap_or("0")
@@ -318,8 +369,10 @@ impl Side {
                     None => text.push('-'),
                 }
             }
-            let e = out.entry(bucket_of(&key, x.int_key.is_some())).or_insert((0, 0));
-            e.1 = e.1.wrapping_add(hash60(&text) as u128);
+            let e = out
+                .entry(bucket_of(&key, x.int_key.is_some()))
+                .or_insert((0, 0));
+            e.1 = e.1.wrapping_add(hash60(&text) as i128);
         })
         .await?;
         Ok(out)
@@ -403,7 +456,10 @@ impl Side {
 pub fn bucket_of(key_text: &str, int_key: bool) -> String {
     use md5::{Digest, Md5};
     if int_key {
-        let n: i128 = key_text.trim_end_matches(crate::canon::END).parse().unwrap_or(0);
+        let n: i128 = key_text
+            .trim_end_matches(crate::canon::END)
+            .parse()
+            .unwrap_or(0);
         return (n % INT_BUCKETS as i128).to_string();
     }
     hex::encode(Md5::digest(key_text.as_bytes()))[..BUCKET_DIGITS].to_string()
