@@ -313,6 +313,10 @@ pub enum MoveCommand {
         ends: MoveEnds,
         #[command(flatten)]
         common: VerifyCommon,
+        /// Re-copy the differing rows from the source through the job (delete extra ones), then
+        /// verify again.
+        #[arg(long)]
+        repair: bool,
     },
     /// Remove the job and every table it created on the target (never touches the source).
     Abort {

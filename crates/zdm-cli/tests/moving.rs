@@ -830,6 +830,15 @@ async fn verify_finds_exactly_the_changed_value_of_every_type() {
     let s = m.status();
     assert_eq!(s["verify"]["equal"], false, "{s:#}");
     assert_eq!(s["verify"]["differences"], 3, "{s:#}");
+    // --repair re-copies them from the source (and deletes the extra row), then verifies again.
+    let (code, rep) = verify_json(&m, &["--repair"]);
+    assert_eq!(code, 0, "{rep:#}");
+    assert_eq!(
+        m.pg_rows("SELECT string_agg(id::text, ',' ORDER BY id) FROM shop.types")
+            .await,
+        vec!["1,2,3"]
+    );
+    assert_eq!(m.status()["verify"]["equal"], true);
 }
 
 async fn pg_type(c: &tokio_postgres::Client, col: &str) -> String {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod follow;
 pub mod job;
 pub mod key;
+pub mod repair;
 pub mod run;
 pub mod target;
 pub mod value;

@@ -485,9 +485,9 @@ mod tests {
     use super::split_pieces;
 
     #[test]
-    fn pieces_split_by_length() {
+    fn key_texts_split_into_values() {
         assert_eq!(
-            split_pieces("3:a|b|-|0:"),
+            split_pieces("a|b\u{1f}\u{1e}\u{1f}"),
             vec![Some("a|b".to_string()), None, Some(String::new())]
         );
     }

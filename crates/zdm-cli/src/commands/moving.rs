@@ -153,7 +153,11 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        MoveCommand::Verify { ends, common } => {
+        MoveCommand::Verify {
+            ends,
+            common,
+            repair,
+        } => {
             let (src, tgt) = (source(&ends)?, target(ctx, &ends)?);
             let c = tgt
                 .connect("zdm move verify")
@@ -175,10 +179,6 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
             }
             let mut opts = super::verify::options(&common);
             opts.mapping = Some(mapping);
-            if opts.key.is_none() {
-                // The job's key (primary key, or the unique key it copies by) for every table.
-                opts.key = None;
-            }
             let database = job.source_database.clone();
             let source_side = zdm_verify::side::Side::Mysql {
                 spec: src.clone(),
@@ -203,7 +203,53 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
                     job.id.clone(),
                 )
             });
-            let result = zdm_verify::verify(&source_side, &target_side, &opts, wait).await;
+            let mut result =
+                zdm_verify::verify(&source_side, &target_side, &opts, wait.clone()).await;
+            // --repair: re-copy what differs, then look again (a few rounds: 1000 listed per table).
+            let mut rounds = 0;
+            while repair && rounds < 3 {
+                let Ok(report) = &result else { break };
+                if report.equal {
+                    break;
+                }
+                rounds += 1;
+                let mut repaired = 0;
+                for t in &report.tables {
+                    let Some(tp) = job.plan.table(&t.name) else {
+                        continue;
+                    };
+                    let fixes: Vec<zdm_move::repair::Fix> = t
+                        .differences
+                        .iter()
+                        .map(|d| zdm_move::repair::Fix {
+                            key: tp
+                                .key
+                                .iter()
+                                .map(|k| d.key.get(k).cloned().unwrap_or_default())
+                                .collect(),
+                            extra: d.kind == "extra",
+                        })
+                        .collect();
+                    if !fixes.is_empty() {
+                        repaired +=
+                            zdm_move::repair::repair(&src, &tgt, &job, &t.name, &fixes).await?;
+                    }
+                }
+                if !ctx.global.json {
+                    eprintln!("repaired {repaired} row(s); verifying again");
+                }
+                let tables: Vec<String> = report
+                    .tables
+                    .iter()
+                    .filter(|t| t.difference_count > 0 || t.segments_differing > 0)
+                    .map(|t| t.name.clone())
+                    .collect();
+                let again = zdm_verify::Options {
+                    tables,
+                    ..opts.clone()
+                };
+                result = zdm_verify::verify(&source_side, &target_side, &again, wait.clone()).await;
+            }
             let applied = zdm_move::job::find(&c, &ledger, Some(&job.id))
                 .await
                 .ok()
