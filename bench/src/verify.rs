@@ -148,25 +148,18 @@ pub async fn run(rows: u64, zdm: Option<std::path::PathBuf>, tool: &str) -> anyh
         &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?,
         0,
     );
-    pg.batch_execute(&format!("UPDATE bench.t SET d = d + 0.01 WHERE id = {}; UPDATE copy.t SET ts = ts + interval '1 microsecond' WHERE id = {}", rows / 2, rows / 3)).await?;
-    line(
-        "MySQL→PG 1 changed",
-        rows,
-        &mysql_pg(&zdm)?,
-        &reladiff(tool, &my, "t", &pgurl, "bench.t")?,
-        1,
-    );
+    // One changed value, one missing row, one extra row, on the target of each comparison.
     pg.batch_execute(&format!(
-        "UPDATE bench.t SET d = d - 0.01 WHERE id = {}",
-        rows / 2
+        "UPDATE bench.t SET d = d + 0.01 WHERE id = {a}; DELETE FROM bench.t WHERE id = {b}; \
+         INSERT INTO bench.t SELECT id + {rows}, a, s, d, ts, b, u FROM bench.t WHERE id = 1; \
+         UPDATE copy.t SET ts = ts + interval '1 microsecond' WHERE id = {a}; DELETE FROM copy.t WHERE id = {c}; \
+         INSERT INTO copy.t SELECT id + {rows} + 1, a, s, d, ts, b, u FROM copy.t WHERE id = 2",
+        a = rows / 2,
+        b = rows / 4,
+        c = rows / 3
     ))
     .await?;
-    line(
-        "PG→PG 1 changed",
-        rows,
-        &pg_pg(&zdm)?,
-        &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?,
-        1,
-    );
+    line("MySQL→PG 1 changed, 1 missing, 1 extra", rows, &mysql_pg(&zdm)?, &reladiff(tool, &my, "t", &pgurl, "bench.t")?, 3);
+    line("PG→PG 1 changed, 2 missing, 2 extra", rows, &pg_pg(&zdm)?, &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?, 5);
     Ok(())
 }

@@ -103,6 +103,20 @@ pub async fn check_prerequisites(spec: &SourceSpec) -> Result<()> {
     if matches!(compress.as_deref(), Some("1") | Some("ON")) {
         problems.push("log_bin_compress is ON (compressed events are not supported: SET GLOBAL log_bin_compress = OFF)".into());
     }
+    // MySQL 8.0.20+: compressed transaction payloads and partial JSON images.
+    let mysql8: Option<(Option<String>, Option<String>)> = c
+        .query_first("SELECT @@GLOBAL.binlog_transaction_compression, @@GLOBAL.binlog_row_value_options")
+        .await
+        .ok()
+        .flatten();
+    if let Some((compression, value_options)) = mysql8 {
+        if matches!(compression.as_deref(), Some("1") | Some("ON")) {
+            problems.push("binlog_transaction_compression is ON (SET GLOBAL binlog_transaction_compression = OFF)".into());
+        }
+        if value_options.as_deref().is_some_and(|v| !v.is_empty()) {
+            problems.push("binlog_row_value_options is PARTIAL_JSON (SET GLOBAL binlog_row_value_options = '')".into());
+        }
+    }
     if let Err(e) = current_position(&mut c).await {
         problems.push(format!(
             "cannot read the binlog position ({e}): the user needs REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR) and REPLICATION SLAVE"
@@ -252,7 +266,8 @@ impl Reader {
                     self.in_transaction = d.len() >= 13 && d[12] & 1 == 0;
                     return Ok(Some(Item::Begin { gtid }));
                 }
-                165..=171 => {
+                // MySQL TRANSACTION_PAYLOAD (compressed transactions) and MariaDB's compressed events.
+                40 | 165..=171 => {
                     return Err(Error::Db(format!(
                         "compressed binlog event (type {raw_type}) at {}: set log_bin_compress = OFF on the source",
                         self.position()

@@ -22,6 +22,9 @@ pub struct ColType {
     pub bits: Option<u64>,
     /// MariaDB JSON (LONGTEXT + json_valid check) or MySQL JSON.
     pub json: bool,
+    /// MySQL column character set (text that is UTF-8 already needs no conversion).
+    #[serde(default)]
+    pub charset: Option<String>,
 }
 
 /// The comparison form two columns share.
@@ -123,7 +126,8 @@ pub fn pair_form(a: &ColType, b: &ColType) -> Result<Form, String> {
 
 /// The canonical-text expression for column `c` (already quoted) of type `t` in form `form`.
 /// NULL stays NULL. JSON is canonicalised outside the database ([`canonical_json`]).
-pub fn expr(form: Form, t: &ColType, c: &str) -> String {
+/// `same_scale`: both sides keep the same decimal scale, so no normalising is needed.
+pub fn expr(form: Form, t: &ColType, c: &str, same_scale: bool) -> String {
     use Engine::*;
     let zero_date_guard = |e: String| match t.engine {
         Mysql => format!("IF(MONTH({c}) = 0 OR DAY({c}) = 0, NULL, {e})"),
@@ -135,18 +139,19 @@ pub fn expr(form: Form, t: &ColType, c: &str) -> String {
             format!("CASE WHEN {c} THEN '1' ELSE '0' END")
         }
         (Form::Bool, Postgres) => format!("CASE WHEN {c} <> 0 THEN '1' ELSE '0' END"),
-        (Form::Number, Mysql) if t.scale.unwrap_or(0) > 0 => {
+        (Form::Number, Mysql) if t.scale.unwrap_or(0) > 0 && !same_scale => {
             // Scale-normalised: 1.50 and 1.5 are the same number.
             format!("TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({c} AS CHAR)))")
         }
         // YEAR prints as four digits ('0000'); its number is what the move keeps.
         (Form::Number, Mysql) if t.data_type == "year" => format!("CAST({c} + 0 AS CHAR)"),
         (Form::Number, Mysql) => format!("CAST({c} AS CHAR)"),
-        (Form::Number, Postgres) if t.data_type == "numeric" => format!("trim_scale({c})::text"),
+        (Form::Number, Postgres) if t.data_type == "numeric" && !same_scale => format!("trim_scale({c})::text"),
         (Form::Number, Postgres) => format!("{c}::text"),
         // Both print a double in its shortest round-trip form; FLOAT/real widen exactly.
         (Form::Float, Mysql) => format!("CAST(CAST({c} AS DOUBLE) AS CHAR)"),
         (Form::Float, Postgres) => format!("{c}::float8::text"),
+        (Form::Text, Mysql) if matches!(t.charset.as_deref(), Some("utf8mb4" | "utf8mb3" | "utf8" | "ascii")) => c.to_string(),
         (Form::Text, Mysql) => format!("CONVERT({c} USING utf8mb4)"),
         (Form::Text, Postgres) => format!("{c}::text"),
         (Form::Bytes, Mysql) => format!("LOWER(HEX({c}))"),
@@ -182,18 +187,26 @@ pub fn expr(form: Form, t: &ColType, c: &str) -> String {
     }
 }
 
-/// Ends every value in a row text (ASCII unit separator); NULL is [`NULL_MARK`] alone, so NULL
-/// and '' differ. (Each value is evaluated once: a length prefix doubled the cost.)
+/// Separates the values of a row text (ASCII unit separator); NULL is [`NULL_MARK`], so NULL
+/// and '' differ.
 pub const END: char = '\u{1f}';
 pub const NULL_MARK: char = '\u{1e}';
 
-/// A value's piece of the row text.
-pub fn piece(engine: Engine, value_expr: &str) -> String {
+/// The row text of canonical value expressions: one `concat_ws` with NULLs marked (each value
+/// evaluated once).
+pub fn row_text(engine: Engine, values: &[String]) -> String {
+    if values.is_empty() {
+        return "''".into();
+    }
     match engine {
-        Engine::Mysql => format!(
-            "COALESCE(CONCAT({value_expr}, CHAR(31 USING utf8mb4)), CHAR(30 USING utf8mb4))"
-        ),
-        Engine::Postgres => format!("COALESCE({value_expr} || E'\\x1f', E'\\x1e')"),
+        Engine::Mysql => {
+            let v: Vec<String> = values.iter().map(|e| format!("COALESCE({e}, CHAR(30 USING utf8mb4))")).collect();
+            format!("CONCAT_WS(CHAR(31 USING utf8mb4), {})", v.join(", "))
+        }
+        Engine::Postgres => {
+            let v: Vec<String> = values.iter().map(|e| format!("coalesce({e}, E'\\x1e')")).collect();
+            format!("concat_ws(E'\\x1f', {})", v.join(", "))
+        }
     }
 }
 
@@ -268,6 +281,7 @@ mod tests {
     #[test]
     fn forms_pair_across_engines() {
         let my = |d: &str| ColType {
+            charset: None,
             engine: Engine::Mysql,
             data_type: d.into(),
             scale: None,
@@ -275,6 +289,7 @@ mod tests {
             json: false,
         };
         let pg = |d: &str| ColType {
+            charset: None,
             engine: Engine::Postgres,
             data_type: d.into(),
             scale: None,

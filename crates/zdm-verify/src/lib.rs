@@ -14,7 +14,7 @@ pub mod canon;
 pub mod record;
 pub mod side;
 
-use canon::{expr, pair_form, piece, Form};
+use canon::{expr, pair_form, row_text, Form};
 use serde::Serialize;
 use side::{Buckets, Exprs, Side};
 use std::collections::{BTreeMap, HashMap};
@@ -170,8 +170,8 @@ fn build_plan(
             ))
         })?;
         let form = pair_form(st, tt).map_err(|e| Error::Refused(format!("{}.{k}: {e}", s.name)))?;
-        key_src.push(piece(source.engine(), &expr(form, st, &source.quote(k))));
-        key_dst.push(piece(target.engine(), &expr(form, tt, &target.quote(tn))));
+        key_src.push(expr(form, st, &source.quote(k), st.scale == tt.scale));
+        key_dst.push(expr(form, tt, &target.quote(tn), st.scale == tt.scale));
         let integer = |t: &canon::ColType| {
             matches!(
                 t.data_type.as_str(),
@@ -193,24 +193,15 @@ fn build_plan(
             Ok(form) => {
                 columns.push(name.clone());
                 forms.push(form);
-                src_cols.push(expr(form, st, &source.quote(name)));
-                dst_cols.push(expr(form, tt, &target.quote(tn)));
+                src_cols.push(expr(form, st, &source.quote(name), st.scale == tt.scale));
+                dst_cols.push(expr(form, tt, &target.quote(tn), st.scale == tt.scale));
             }
             Err(e) => skipped.push(format!("{name}: {e}")),
         }
     }
     let row = |side: &Side, cols: &[String]| {
-        let pieces: Vec<String> = cols
-            .iter()
-            .zip(&forms)
-            .filter(|(_, f)| **f != Form::Json)
-            .map(|(c, _)| piece(side.engine(), c))
-            .collect();
-        if pieces.is_empty() {
-            "''".to_string()
-        } else {
-            side.concat(&pieces)
-        }
+        let values: Vec<String> = cols.iter().zip(&forms).filter(|(_, f)| **f != Form::Json).map(|(c, _)| c.clone()).collect();
+        row_text(side.engine(), &values)
     };
     let json: Vec<usize> = forms
         .iter()
@@ -224,7 +215,7 @@ fn build_plan(
         key_names: key.clone(),
         src: Exprs {
             table: s.name.clone(),
-            key: source.concat(&key_src),
+            key: row_text(source.engine(), &key_src),
             row: row(source, &src_cols),
             columns: src_cols.clone(),
             json: json.clone(),
@@ -234,7 +225,7 @@ fn build_plan(
         },
         dst: Exprs {
             table: t.name.clone(),
-            key: target.concat(&key_dst),
+            key: row_text(target.engine(), &key_dst),
             row: row(target, &dst_cols),
             columns: dst_cols,
             json,
@@ -262,16 +253,9 @@ fn differing(a: &Buckets, b: &Buckets) -> Vec<String> {
 
 /// A key text back into its values (`None` for NULL).
 pub fn split_pieces(text: &str) -> Vec<Option<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for c in text.chars() {
-        match c {
-            canon::END => out.push(Some(std::mem::take(&mut cur))),
-            canon::NULL_MARK => out.push(None),
-            c => cur.push(c),
-        }
-    }
-    out
+    text.split(canon::END)
+        .map(|p| if p == canon::NULL_MARK.to_string() { None } else { Some(p.to_string()) })
+        .collect()
 }
 
 async fn verify_table(

@@ -122,6 +122,7 @@ impl Side {
                                         bits: (c.data_type == "bit")
                                             .then_some(c.numeric_precision.unwrap_or(1)),
                                         json: c.is_json,
+                                        charset: c.charset.clone(),
                                     };
                                     (c.name, ct)
                                 })
@@ -166,6 +167,7 @@ impl Side {
                         bits: len.map(|l| l as u64),
                         scale: scale.map(|s| s as u64),
                         data_type,
+                        charset: None,
                     };
                     match out.last_mut() {
                         Some(t) if t.name == table => t.columns.push((r.get(1), ct)),
@@ -191,7 +193,15 @@ impl Side {
         format!("md5({e})")
     }
 
-    /// `concat(a, b, …)` in this engine (the pieces end themselves).
+    /// The value separator as an SQL literal.
+    pub fn sep(&self) -> String {
+        match self {
+            Side::Mysql { .. } => "CHAR(31 USING utf8mb4)".into(),
+            Side::Postgres { .. } => "E'\\x1f'".into(),
+        }
+    }
+
+    /// `concat(a, b, …)` in this engine.
     pub fn concat(&self, parts: &[String]) -> String {
         match self {
             Side::Mysql { .. } => format!("CONCAT({})", parts.join(", ")),
@@ -235,7 +245,7 @@ impl Side {
             Some(_) => return Ok(Buckets::new()),
             None => String::new(),
         };
-        let row_text = self.concat(&[x.key.clone(), x.row.clone()]);
+        let row_text = self.concat(&[x.key.clone(), self.sep(), x.row.clone()]);
         let query = |filter: &str| {
             format!(
                 "SELECT CAST(b AS CHAR), CAST(count(*) AS CHAR), CAST(sum(h) AS CHAR) FROM (SELECT {} AS b, {} AS h FROM {}{filter}) s GROUP BY b",
