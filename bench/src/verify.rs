@@ -159,7 +159,19 @@ pub async fn run(rows: u64, zdm: Option<std::path::PathBuf>, tool: &str) -> anyh
         c = rows / 3
     ))
     .await?;
-    line("MySQL→PG 1 changed, 1 missing, 1 extra", rows, &mysql_pg(&zdm)?, &reladiff(tool, &my, "t", &pgurl, "bench.t")?, 3);
-    line("PG→PG 1 changed, 2 missing, 2 extra", rows, &pg_pg(&zdm)?, &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?, 5);
+    line(
+        "MySQL→PG 1 changed, 1 missing, 1 extra",
+        rows,
+        &mysql_pg(&zdm)?,
+        &reladiff(tool, &my, "t", &pgurl, "bench.t")?,
+        3,
+    );
+    line(
+        "PG→PG 1 changed, 2 missing, 2 extra",
+        rows,
+        &pg_pg(&zdm)?,
+        &reladiff(tool, &pgurl, "bench.t", &pgurl, "copy.t")?,
+        5,
+    );
     Ok(())
 }

@@ -105,7 +105,9 @@ pub async fn check_prerequisites(spec: &SourceSpec) -> Result<()> {
     }
     // MySQL 8.0.20+: compressed transaction payloads and partial JSON images.
     let mysql8: Option<(Option<String>, Option<String>)> = c
-        .query_first("SELECT @@GLOBAL.binlog_transaction_compression, @@GLOBAL.binlog_row_value_options")
+        .query_first(
+            "SELECT @@GLOBAL.binlog_transaction_compression, @@GLOBAL.binlog_row_value_options",
+        )
         .await
         .ok()
         .flatten();

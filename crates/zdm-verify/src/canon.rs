@@ -146,12 +146,21 @@ pub fn expr(form: Form, t: &ColType, c: &str, same_scale: bool) -> String {
         // YEAR prints as four digits ('0000'); its number is what the move keeps.
         (Form::Number, Mysql) if t.data_type == "year" => format!("CAST({c} + 0 AS CHAR)"),
         (Form::Number, Mysql) => format!("CAST({c} AS CHAR)"),
-        (Form::Number, Postgres) if t.data_type == "numeric" && !same_scale => format!("trim_scale({c})::text"),
+        (Form::Number, Postgres) if t.data_type == "numeric" && !same_scale => {
+            format!("trim_scale({c})::text")
+        }
         (Form::Number, Postgres) => format!("{c}::text"),
         // Both print a double in its shortest round-trip form; FLOAT/real widen exactly.
         (Form::Float, Mysql) => format!("CAST(CAST({c} AS DOUBLE) AS CHAR)"),
         (Form::Float, Postgres) => format!("{c}::float8::text"),
-        (Form::Text, Mysql) if matches!(t.charset.as_deref(), Some("utf8mb4" | "utf8mb3" | "utf8" | "ascii")) => c.to_string(),
+        (Form::Text, Mysql)
+            if matches!(
+                t.charset.as_deref(),
+                Some("utf8mb4" | "utf8mb3" | "utf8" | "ascii")
+            ) =>
+        {
+            c.to_string()
+        }
         (Form::Text, Mysql) => format!("CONVERT({c} USING utf8mb4)"),
         (Form::Text, Postgres) => format!("{c}::text"),
         (Form::Bytes, Mysql) => format!("LOWER(HEX({c}))"),
@@ -200,11 +209,17 @@ pub fn row_text(engine: Engine, values: &[String]) -> String {
     }
     match engine {
         Engine::Mysql => {
-            let v: Vec<String> = values.iter().map(|e| format!("COALESCE({e}, CHAR(30 USING utf8mb4))")).collect();
+            let v: Vec<String> = values
+                .iter()
+                .map(|e| format!("COALESCE({e}, CHAR(30 USING utf8mb4))"))
+                .collect();
             format!("CONCAT_WS(CHAR(31 USING utf8mb4), {})", v.join(", "))
         }
         Engine::Postgres => {
-            let v: Vec<String> = values.iter().map(|e| format!("coalesce({e}, E'\\x1e')")).collect();
+            let v: Vec<String> = values
+                .iter()
+                .map(|e| format!("coalesce({e}, E'\\x1e')"))
+                .collect();
             format!("concat_ws(E'\\x1f', {})", v.join(", "))
         }
     }

@@ -200,7 +200,12 @@ fn build_plan(
         }
     }
     let row = |side: &Side, cols: &[String]| {
-        let values: Vec<String> = cols.iter().zip(&forms).filter(|(_, f)| **f != Form::Json).map(|(c, _)| c.clone()).collect();
+        let values: Vec<String> = cols
+            .iter()
+            .zip(&forms)
+            .filter(|(_, f)| **f != Form::Json)
+            .map(|(c, _)| c.clone())
+            .collect();
         row_text(side.engine(), &values)
     };
     let json: Vec<usize> = forms
@@ -254,7 +259,13 @@ fn differing(a: &Buckets, b: &Buckets) -> Vec<String> {
 /// A key text back into its values (`None` for NULL).
 pub fn split_pieces(text: &str) -> Vec<Option<String>> {
     text.split(canon::END)
-        .map(|p| if p == canon::NULL_MARK.to_string() { None } else { Some(p.to_string()) })
+        .map(|p| {
+            if p == canon::NULL_MARK.to_string() {
+                None
+            } else {
+                Some(p.to_string())
+            }
+        })
         .collect()
 }
 
