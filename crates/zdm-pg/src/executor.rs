@@ -179,6 +179,20 @@ impl AttemptError for StepError {
     }
 }
 
+impl StepError {
+    /// The error of statement `index` run through [`crate::concurrent_index::run`].
+    pub(crate) fn of_build(index: usize, e: crate::concurrent_index::BuildError) -> Self {
+        match e {
+            crate::concurrent_index::BuildError::Statement(error) => {
+                StepError::Statement { index, error }
+            }
+            crate::concurrent_index::BuildError::StillInvalid(m) => {
+                StepError::Other(Error::Ledger(m))
+            }
+        }
+    }
+}
+
 impl From<tokio_postgres::Error> for StepError {
     fn from(e: tokio_postgres::Error) -> Self {
         StepError::Other(e.into())

@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod catalog;
+pub mod concurrent_index;
 pub mod connect;
 pub mod error;
 pub mod executor;

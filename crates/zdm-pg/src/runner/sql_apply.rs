@@ -208,9 +208,9 @@ async fn run_statement_by_statement(
         let what = format!("statement {}", index + 1);
         with_lock_retry(&session.policy, &log, &what, || async {
             if st.must_run_outside_transaction() {
-                c.batch_execute(&st.text)
+                crate::concurrent_index::run(c, &st.text)
                     .await
-                    .map_err(|error| StepError::Statement { index, error })?;
+                    .map_err(|e| StepError::of_build(index, e))?;
                 ledger.save_progress(c, id, &checkpoint).await?;
                 return Ok(());
             }

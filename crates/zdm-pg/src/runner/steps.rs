@@ -53,9 +53,11 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
         let what = format!("{phase} step group {}", index + 1);
         let result = with_lock_retry(&session.policy, &log, &what, || async {
             if !in_tx {
-                c.batch_execute(&group[0].sql)
+                // An index built concurrently ends valid, or the attempt fails (and the next
+                // attempt drops what it left).
+                crate::concurrent_index::run(c, &group[0].sql)
                     .await
-                    .map_err(|error| StepError::Statement { index: 0, error })?;
+                    .map_err(|e| StepError::of_build(0, e))?;
                 ledger.save_progress(c, id, &checkpoint).await?;
                 return Ok(());
             }

@@ -1,0 +1,95 @@
+//! Concurrent index builds end valid: a build that times out waiting for an older transaction
+//! leaves an INVALID index, which the retry must drop and rebuild, never skip.
+
+mod common;
+
+use common::{state_of, Env};
+use std::time::Duration;
+
+async fn index_valid(env: &Env, name: &str) -> Option<bool> {
+    let c = env.db.connect().await;
+    c.query_opt("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1", &[&name])
+        .await
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_index_with_a_long_transaction_open_ends_with_a_valid_index() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE fruits (id int PRIMARY KEY, name text); INSERT INTO fruits SELECT g, 'f' || g FROM generate_series(1, 20000) g; CREATE TABLE other (x int)")
+        .await
+        .unwrap();
+    let file = env.write("01_index.yaml", "operations:\n  - create_index:\n      name: idx_fruits_name\n      table: fruits\n      columns:\n        - column: name\n");
+    // A REPEATABLE READ report holds its snapshot: CREATE INDEX CONCURRENTLY must wait for it,
+    // and with a 50 ms lock timeout it gives up, leaving the index INVALID.
+    let holder = env.db.connect().await;
+    holder
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM other")
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        holder.batch_execute("COMMIT").await.unwrap();
+    });
+    let r = env
+        .run(&[
+            "start",
+            file.to_str().unwrap(),
+            "--lock-timeout",
+            "50ms",
+            "--lock-retries",
+            "100",
+        ])
+        .await;
+    release.await.unwrap();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        index_valid(&env, "idx_fruits_name").await,
+        Some(true),
+        "expanded with an invalid index: {r:?}"
+    );
+    let status = env.status_json().await;
+    assert_eq!(state_of(&status, "01_index")["state"], "expanded");
+    let retries: Vec<String> = env
+        .events("01_index")
+        .await
+        .into_iter()
+        .filter(|m| m.contains("lock"))
+        .collect();
+    assert!(
+        !retries.is_empty(),
+        "the build never had to wait: the test did not reproduce the timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_migration_concurrent_index_left_invalid_is_rebuilt() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g; CREATE TABLE other (x int)").await.unwrap();
+    // An earlier attempt left an INVALID index with the name this migration builds.
+    c.batch_execute("INSERT INTO t VALUES (20001, 1), (20002, 1)")
+        .await
+        .unwrap();
+    let failed = c
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY t_v_idx ON t (v)")
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(index_valid(&env, "t_v_idx").await, Some(false));
+    c.batch_execute("DELETE FROM t WHERE id > 20000")
+        .await
+        .unwrap();
+    env.write(
+        "001_idx.sql",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_v_idx ON t (v);",
+    );
+    let r = env.run(&["migrate"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        index_valid(&env, "t_v_idx").await,
+        Some(true),
+        "IF NOT EXISTS skipped the invalid index"
+    );
+}

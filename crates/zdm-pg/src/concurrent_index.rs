@@ -1,0 +1,197 @@
+//! `CREATE INDEX CONCURRENTLY` that ends valid or not at all. A concurrent build that fails (a
+//! lock timeout while it waits for an older transaction, a cancel, a kill) leaves an INVALID
+//! index behind, which `IF NOT EXISTS` then happily skips. Every concurrent build zdm runs goes
+//! through [`run`]: an invalid index of that name is dropped before each attempt, and after the
+//! statement the index must be valid.
+
+use tokio_postgres::Client;
+
+/// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON table …` builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The index name, unquoted.
+    pub name: String,
+    /// The table as written (quoted, maybe schema-qualified): the index lives in its schema.
+    pub table: String,
+}
+
+fn tokens(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.chars().peekable();
+    let mut cur = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                cur.push('"');
+                while let Some(n) = chars.next() {
+                    cur.push(n);
+                    if n == '"' {
+                        if chars.peek() == Some(&'"') {
+                            cur.push(chars.next().unwrap());
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+            '(' | ';' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                out.push(c.to_string());
+                break;
+            }
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn unquote_last(name: &str) -> String {
+    // schema.name or "schema"."na.me": the last part.
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c if quoted => cur.push(c),
+            c => cur.extend(c.to_lowercase()),
+        }
+    }
+    parts.push(cur);
+    parts.pop().unwrap_or_default()
+}
+
+/// The index a statement builds concurrently, if it is such a statement (with a name).
+pub fn target(sql: &str) -> Option<Target> {
+    let t = tokens(sql);
+    let up: Vec<String> = t.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let mut i = 0;
+    if up.get(i)? != "CREATE" {
+        return None;
+    }
+    i += 1;
+    if up.get(i)? == "UNIQUE" {
+        i += 1;
+    }
+    if up.get(i)? != "INDEX" || up.get(i + 1)? != "CONCURRENTLY" {
+        return None;
+    }
+    i += 2;
+    if up.get(i).map(String::as_str) == Some("IF") {
+        i += 3;
+    }
+    if up.get(i)? == "ON" {
+        return None; // unnamed: PostgreSQL picks the name
+    }
+    let name = unquote_last(t.get(i)?);
+    i += 1;
+    if up.get(i)? != "ON" {
+        return None;
+    }
+    i += 1;
+    if up.get(i).map(String::as_str) == Some("ONLY") {
+        i += 1;
+    }
+    Some(Target {
+        name,
+        table: t.get(i)?.clone(),
+    })
+}
+
+/// Whether the index exists and is invalid.
+pub async fn is_invalid(c: &Client, t: &Target) -> Result<bool, tokio_postgres::Error> {
+    let row = c
+        .query_opt(
+            "SELECT NOT i.indisvalid FROM pg_class x JOIN pg_index i ON i.indexrelid = x.oid \
+             WHERE x.relname = $1 AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))",
+            &[&t.name, &t.table],
+        )
+        .await?;
+    Ok(row.map(|r| r.get::<_, bool>(0)).unwrap_or(false))
+}
+
+async fn drop_invalid(c: &Client, t: &Target) -> Result<bool, tokio_postgres::Error> {
+    if !is_invalid(c, t).await? {
+        return Ok(false);
+    }
+    let schema: String = c
+        .query_one("SELECT n.nspname::text FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = to_regclass($1)", &[&t.table])
+        .await?
+        .get(0);
+    c.batch_execute(&format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS {}",
+        zdm_core::ident::quote_qualified(&schema, &t.name)
+    ))
+    .await?;
+    Ok(true)
+}
+
+#[derive(Debug)]
+pub enum BuildError {
+    Statement(tokio_postgres::Error),
+    /// The statement returned, yet the index is not valid (it was not built by this statement).
+    StillInvalid(String),
+}
+
+/// Runs `sql` (a statement that must run outside a transaction); when it builds an index
+/// concurrently, an invalid leftover is dropped first and the result is checked.
+pub async fn run(c: &Client, sql: &str) -> Result<(), BuildError> {
+    let Some(t) = target(sql) else {
+        return c.batch_execute(sql).await.map_err(BuildError::Statement);
+    };
+    if drop_invalid(c, &t).await.map_err(BuildError::Statement)? {
+        tracing::info!(index = %t.name, "dropped the invalid index an interrupted build left, building it again");
+    }
+    c.batch_execute(sql).await.map_err(BuildError::Statement)?;
+    if is_invalid(c, &t).await.map_err(BuildError::Statement)? {
+        return Err(BuildError::StillInvalid(format!(
+            "index {} is INVALID after CREATE INDEX CONCURRENTLY",
+            t.name
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_index_a_concurrent_build_makes() {
+        assert_eq!(
+            target(
+                r#"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Idx" ON "public"."t" USING btree (a)"#
+            ),
+            Some(Target {
+                name: "Idx".into(),
+                table: r#""public"."t""#.into()
+            })
+        );
+        assert_eq!(
+            target("create index concurrently i_a on only s.t(a)"),
+            Some(Target {
+                name: "i_a".into(),
+                table: "s.t".into()
+            })
+        );
+        assert_eq!(target("CREATE INDEX CONCURRENTLY ON t (a)"), None);
+        assert_eq!(target("CREATE INDEX i ON t (a)"), None);
+        assert_eq!(target("DROP INDEX CONCURRENTLY i"), None);
+    }
+}
