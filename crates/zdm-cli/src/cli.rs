@@ -64,7 +64,7 @@ pub struct Global {
     pub schema: String,
     /// How long any DDL may wait for a lock before backing off and retrying (e.g. 50ms, 2s).
     /// Application statements queue behind a waiting DDL, so this bounds their stall too.
-    #[arg(long, env = "ZDM_LOCK_TIMEOUT", global = true, default_value = "50ms", value_parser = parse_duration)]
+    #[arg(long, env = "ZDM_LOCK_TIMEOUT", global = true, default_value = "50ms", value_parser = parse_lock_timeout)]
     pub lock_timeout: Duration,
     /// Attempts in all when locks time out.
     #[arg(long, env = "ZDM_LOCK_RETRIES", global = true, default_value_t = 30)]
@@ -97,6 +97,16 @@ pub struct Global {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// PostgreSQL reads `lock_timeout = 0` (and anything under 1 ms, rounded down) as "wait forever":
+/// exactly what the option exists to prevent.
+fn parse_lock_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(1) {
+        return Err(format!("{s} would disable lock timeouts (PostgreSQL's 0 means wait forever): give at least 1ms"));
+    }
+    Ok(d)
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

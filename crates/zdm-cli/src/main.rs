@@ -84,6 +84,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // `zdm history | head -1`: a closed pipe ends the process quietly, as it does for other
+    // command-line tools, instead of a panic in println!.
+    // SAFETY: resetting a signal disposition at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     init_tracing(&cli.global);
     let runtime = tokio::runtime::Builder::new_multi_thread()

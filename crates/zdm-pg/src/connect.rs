@@ -261,6 +261,46 @@ fn extract_password(conn: &str) -> Option<String> {
 }
 
 /// Replace the password of a URL or key=value connection string with `***`.
+/// `conn` selecting `schema` first in the search path, in a form libpq (psql, psycopg, most
+/// drivers) reads: the space of `-c search_path=…` as `%20` (libpq does not decode `+`), the
+/// schema quoted as an identifier. The password is left out (libpq then uses PGPASSWORD or
+/// ~/.pgpass), so the printed URL can be shared.
+pub fn url_with_search_path(conn: &str, schema: &str) -> String {
+    let option = format!("-c search_path={}", zdm_core::ident::quote_ident(schema));
+    if let Ok(mut url) = url::Url::parse(conn) {
+        let _ = url.set_password(None);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "password" && k != "options")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.set_query(None);
+        let pct = |s: &str| -> String {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let mut query: Vec<String> = kept
+            .iter()
+            .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
+            .collect();
+        query.push(format!("options={}", pct(&option)));
+        return format!("{url}?{}", query.join("&"));
+    }
+    // key=value form: options in single quotes, backslash-escaped.
+    let rest: Vec<&str> = conn
+        .split_whitespace()
+        .filter(|p| !p.starts_with("password=") && !p.starts_with("options="))
+        .collect();
+    let quoted = option.replace('\\', "\\\\").replace('\'', "\\'");
+    format!("{} options='{quoted}'", rest.join(" "))
+}
+
 pub fn redact_url(conn: &str) -> String {
     if let Ok(mut url) = url::Url::parse(conn) {
         if url.password().is_some() {

@@ -193,9 +193,7 @@ pub async fn latest(ctx: &Context, what: LatestWhat) -> anyhow::Result<()> {
         LatestWhat::Schema => schema.clone(),
         LatestWhat::Url => {
             let url = ctx.global.database_url.as_deref().unwrap_or_default();
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let with = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-            zdm_pg::connect::redact_url(&with)
+            zdm_pg::connect::url_with_search_path(url, &schema)
         }
     };
     if ctx.global.json {

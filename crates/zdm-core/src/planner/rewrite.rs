@@ -1,7 +1,7 @@
 //! Token-aware renaming of a column inside a SQL expression (check constraints, index
 //! definitions): bare or double-quoted identifiers equal to the old name are replaced, while
-//! string literals, dollar quotes, comments and qualified names (`t.col`, `col.field`) are left
-//! alone.
+//! string literals and qualified names (`t.col`, `col.field`) are left alone. Malformed input
+//! (an unterminated quote) is copied through unchanged, never a panic.
 
 use crate::ident::quote_ident;
 
@@ -12,12 +12,16 @@ pub fn rename_column_in_expr(expr: &str, from: &str, to: &str) -> String {
     while i < b.len() {
         let c = b[i];
         if c == b'\'' {
-            let end = skip(b, i, b'\'');
+            let (end, _) = skip(b, i, b'\'');
             out.push_str(&expr[i..end]);
             i = end;
         } else if c == b'"' {
-            let end = skip(b, i, b'"');
-            let name = expr[i + 1..end.saturating_sub(1).max(i + 1)].replace("\"\"", "\"");
+            let (end, closed) = skip(b, i, b'"');
+            if !closed {
+                out.push_str(&expr[i..]);
+                break;
+            }
+            let name = expr[i + 1..end - 1].replace("\"\"", "\"");
             if name == from && !qualified(b, i, end) {
                 out.push_str(&quote_ident(to));
             } else {
@@ -47,7 +51,8 @@ pub fn rename_column_in_expr(expr: &str, from: &str, to: &str) -> String {
     out
 }
 
-fn skip(b: &[u8], start: usize, quote: u8) -> usize {
+/// The end of the quoted token starting at `start`, and whether its closing quote was found.
+fn skip(b: &[u8], start: usize, quote: u8) -> (usize, bool) {
     let mut i = start + 1;
     while i < b.len() {
         if b[i] == quote {
@@ -55,11 +60,11 @@ fn skip(b: &[u8], start: usize, quote: u8) -> usize {
                 i += 2;
                 continue;
             }
-            return i + 1;
+            return (i + 1, true);
         }
         i += 1;
     }
-    b.len()
+    (b.len(), false)
 }
 
 /// Whether the identifier spanning `start..end` is part of a dotted name (`x.col` or `col.x`),
@@ -77,6 +82,16 @@ fn qualified(b: &[u8], start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unterminated_quotes_are_copied_through() {
+        assert_eq!(
+            rename_column_in_expr("a > 0 AND \"é", "a", "b"),
+            "\"b\" > 0 AND \"é"
+        );
+        assert_eq!(rename_column_in_expr("\"", "a", "b"), "\"");
+        assert_eq!(rename_column_in_expr("'x", "a", "b"), "'x");
+    }
 
     #[test]
     fn renames_only_the_column() {

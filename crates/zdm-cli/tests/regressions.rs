@@ -1,5 +1,5 @@
-//! Concurrent index builds end valid: a build that times out waiting for an older transaction
-//! leaves an INVALID index, which the retry must drop and rebuild, never skip.
+//! Regressions an outside check found in the engine: concurrent index builds that ended INVALID
+//! yet were reported done, and `zdm latest url` unusable by libpq clients.
 
 mod common;
 
@@ -92,4 +92,75 @@ async fn sql_migration_concurrent_index_left_invalid_is_rebuilt() {
         Some(true),
         "IF NOT EXISTS skipped the invalid index"
     );
+}
+
+/// `zdm latest url` works with libpq clients (psql here) for a version schema with capitals.
+#[tokio::test(flavor = "multi_thread")]
+async fn latest_url_connects_with_psql_for_a_mixed_case_version_schema() {
+    let env = Env::new().await;
+    let file = env.write(
+        "01_Create_Users.yaml",
+        "operations:\n  - create_table:\n      name: users\n      columns:\n        - name: id\n          type: serial\n          pk: true\n        - name: name\n          type: text\n",
+    );
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let schema = env
+        .run(&["latest", "schema"])
+        .await
+        .stdout
+        .trim()
+        .to_string();
+    assert!(
+        schema.chars().any(|c| c.is_ascii_uppercase()),
+        "expected capitals in {schema}"
+    );
+    let url = env.run(&["latest", "url"]).await.stdout.trim().to_string();
+    assert!(!url.contains('+'), "{url}");
+    let out = std::process::Command::new("psql")
+        .args([
+            url.as_str(),
+            "-Atc",
+            "SELECT (current_schemas(false))[1], count(*) FROM users",
+        ])
+        .output()
+        .expect("psql");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "psql failed: {stderr} (url {url})");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{schema}|0")
+    );
+}
+
+/// `zdm history | head -1` ends quietly on the closed pipe.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_pipe_ends_output_quietly() {
+    let env = Env::new().await;
+    assert_eq!(env.run(&["init"]).await.code, 0);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' history | head -c0; '{}' --help | head -c0",
+            common::zdm_bin(),
+            common::zdm_bin()
+        ))
+        .env("DATABASE_URL", &env.db.url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
+/// A lock timeout of 0 would mean "wait forever": refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zero_lock_timeout_is_refused() {
+    let env = Env::new().await;
+    for v in ["0", "0ms", "500us"] {
+        let r = env.run(&["--lock-timeout", v, "status"]).await;
+        assert_eq!(r.code, 2, "{v}: {r:?}");
+        assert!(r.stderr.contains("would disable lock timeouts"), "{r:?}");
+    }
 }
