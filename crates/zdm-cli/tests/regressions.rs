@@ -164,3 +164,32 @@ async fn a_zero_lock_timeout_is_refused() {
         assert!(r.stderr.contains("would disable lock timeouts"), "{r:?}");
     }
 }
+
+/// Rolling back a `sql` operation never drops a table that existed before the migration.
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_of_sql_keeps_a_table_that_existed_before() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE \"Keep Me\" (id int); INSERT INTO \"Keep Me\" VALUES (1), (2)")
+        .await
+        .unwrap();
+    let file = env.write(
+        "01_ensure.yaml",
+        "operations:\n  - sql:\n      up: CREATE TABLE IF NOT EXISTS \"Keep Me\" (id int); CREATE TABLE IF NOT EXISTS brand_new (id int)\n",
+    );
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = env.run(&["rollback"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        env.query_i64("SELECT count(*) FROM \"Keep Me\"").await,
+        2,
+        "the existing table lost its rows"
+    );
+    assert_eq!(
+        env.query_i64("SELECT count(*) FROM pg_class WHERE relname = 'brand_new'")
+            .await,
+        0,
+        "what the migration created stays behind"
+    );
+}

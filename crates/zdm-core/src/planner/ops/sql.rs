@@ -22,12 +22,71 @@ fn steps(text: &str) -> Vec<(String, Mode)> {
         .collect()
 }
 
-/// The undo of a simple `CREATE` statement, if it has an obvious one.
-pub fn inferred_down(statement: &str) -> Option<String> {
-    let words: Vec<&str> = statement
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .filter(|w| !w.is_empty())
-        .collect();
+/// Words of a statement head; a double-quoted identifier (spaces, dots inside) stays one word,
+/// and a dotted name (`s."T"`) is one word.
+fn head_words(statement: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = statement.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                cur.push('"');
+                while let Some(n) = chars.next() {
+                    cur.push(n);
+                    if n == '"' {
+                        if chars.peek() == Some(&'"') {
+                            cur.push(chars.next().unwrap());
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+            '(' | ';' => break,
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A name as written → its parts unquoted (`s."My T"` → ["s", "My T"]).
+fn name_parts(name: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                parts.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(String::new()),
+            c if quoted => parts.last_mut().unwrap().push(c),
+            c => parts.last_mut().unwrap().extend(c.to_lowercase()),
+        }
+    }
+    parts
+}
+
+/// The undo of a simple `CREATE` statement, when the migration provably creates the object:
+/// a plain `CREATE` fails if the object exists, so after it succeeded the object is the
+/// migration's; `CREATE … IF NOT EXISTS` only counts for a table `exists` says was absent
+/// before (anything else may have existed: its undo would drop someone's data).
+pub fn inferred_down(
+    statement: &str,
+    exists: &dyn Fn(&[String]) -> Option<bool>,
+) -> Option<String> {
+    let words = head_words(statement);
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     let at = |i: usize| upper.get(i).map(String::as_str);
     if at(0) != Some("CREATE") {
@@ -54,11 +113,15 @@ pub fn inferred_down(statement: &str) -> Option<String> {
     if at(i) == Some("CONCURRENTLY") {
         i += 1;
     }
-    if at(i) == Some("IF") {
+    let if_not_exists = at(i) == Some("IF");
+    if if_not_exists {
         i += 3; // IF NOT EXISTS
     }
-    let name = words.get(i)?.trim_end_matches(';');
+    let name = words.get(i)?;
     if name.is_empty() || name.eq_ignore_ascii_case("ON") {
+        return None;
+    }
+    if if_not_exists && !(kind == "TABLE" && exists(&name_parts(name)) == Some(false)) {
         return None;
     }
     Some(format!("DROP {kind} IF EXISTS {name}"))
@@ -90,12 +153,23 @@ impl PlanOperation for RawSql {
         let down: Vec<(String, Mode)> = match self.down.as_deref().filter(|d| !d.trim().is_empty())
         {
             Some(down) => steps(down),
-            None => steps(&self.up)
-                .iter()
-                .rev()
-                .filter_map(|(s, _)| inferred_down(s))
-                .map(|s| (s, Mode::Transaction))
-                .collect(),
+            None => {
+                // Only tables of the target schema are known to the planner.
+                let target = ctx.target.schema.clone();
+                let exists = |parts: &[String]| -> Option<bool> {
+                    match parts {
+                        [t] => Some(ctx.old.table(t).is_some()),
+                        [s, t] if *s == target => Some(ctx.old.table(t).is_some()),
+                        _ => None,
+                    }
+                };
+                steps(&self.up)
+                    .iter()
+                    .rev()
+                    .filter_map(|(s, _)| inferred_down(s, &exists))
+                    .map(|s| (s, Mode::Transaction))
+                    .collect()
+            }
         };
         // Rollback steps run in reverse order of planning, so plan them last-first.
         for (sql, mode) in down.into_iter().rev() {
@@ -114,20 +188,45 @@ impl PlanOperation for RawSql {
 mod tests {
     use super::inferred_down;
 
+    fn absent(_: &[String]) -> Option<bool> {
+        Some(false)
+    }
+
     #[test]
     fn infers_the_undo_of_simple_creates() {
         assert_eq!(
-            inferred_down("CREATE TYPE fruit_size AS ENUM ('small')").as_deref(),
+            inferred_down("CREATE TYPE fruit_size AS ENUM ('small')", &absent).as_deref(),
             Some("DROP TYPE IF EXISTS fruit_size")
         );
         assert_eq!(
-            inferred_down("create table if not exists \"T\"(id int)").as_deref(),
-            Some("DROP TABLE IF EXISTS \"T\"")
+            inferred_down("create table if not exists \"My T\"(id int)", &absent).as_deref(),
+            Some("DROP TABLE IF EXISTS \"My T\"")
         );
         assert_eq!(
-            inferred_down("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)").as_deref(),
+            inferred_down("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)", &absent).as_deref(),
             Some("DROP INDEX IF EXISTS i")
         );
-        assert_eq!(inferred_down("ALTER TABLE t ADD COLUMN c int"), None);
+        assert_eq!(
+            inferred_down("ALTER TABLE t ADD COLUMN c int", &absent),
+            None
+        );
+    }
+
+    #[test]
+    fn never_undoes_what_existed_before() {
+        let existed = |parts: &[String]| Some(parts.last().map(String::as_str) == Some("My T"));
+        assert_eq!(
+            inferred_down("CREATE TABLE IF NOT EXISTS \"My T\" (id int)", &existed),
+            None
+        );
+        // Other kinds with IF NOT EXISTS cannot be checked: no undo is inferred.
+        assert_eq!(
+            inferred_down("CREATE INDEX IF NOT EXISTS i ON t (a)", &absent),
+            None
+        );
+        assert_eq!(
+            inferred_down("CREATE TABLE IF NOT EXISTS other.t (id int)", &|_| None),
+            None
+        );
     }
 }
