@@ -21,6 +21,7 @@ fn run<'a>(id: &'a str) -> RunStart<'a> {
         migration: serde_json::json!({}),
         parent: None,
         version_schema: None,
+        plan: None,
     }
 }
 

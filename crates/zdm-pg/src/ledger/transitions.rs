@@ -17,6 +17,10 @@ pub struct RunStart<'a> {
     pub migration: serde_json::Value,
     pub parent: Option<&'a str>,
     pub version_schema: Option<&'a str>,
+    /// The stored plan (operations migrations), written by the same statement that marks the
+    /// run started: a crash can never leave a started migration without the plan that
+    /// resuming and rolling it back need.
+    pub plan: Option<serde_json::Value>,
 }
 
 fn states_that_can_become(to: MigrationState) -> Vec<&'static str> {
@@ -64,11 +68,12 @@ impl Ledger {
                     "WITH prev AS (SELECT state FROM {s}.migrations WHERE id = $1), \
                      upd AS ( \
                        INSERT INTO {s}.migrations AS m (id, checksum, kind, state, migration, parent, version_schema, \
-                                                        started_at, applied_by_host, zdm_version) \
-                       VALUES ($1, $2, $3, 'running', $4, $5, $6, clock_timestamp(), $7, $8) \
+                                                        started_at, applied_by_host, zdm_version, plan) \
+                       VALUES ($1, $2, $3, 'running', $4, $5, $6, clock_timestamp(), $7, $8, $11) \
                        ON CONFLICT (id) DO UPDATE SET \
                          state = 'running', checksum = EXCLUDED.checksum, kind = EXCLUDED.kind, \
                          migration = EXCLUDED.migration, version_schema = EXCLUDED.version_schema, \
+                         plan = coalesce(EXCLUDED.plan, m.plan), \
                          started_at = CASE WHEN m.state = 'rolled_back' THEN clock_timestamp() \
                                            ELSE coalesce(m.started_at, clock_timestamp()) END, \
                          progress = CASE WHEN m.state = 'rolled_back' THEN '{}'::jsonb ELSE m.progress END, \
@@ -96,6 +101,7 @@ impl Ledger {
                     &env!("CARGO_PKG_VERSION"),
                     &allowed,
                     &phase.as_str(),
+                    &run.plan,
                 ],
             )
             .await?;

@@ -37,6 +37,7 @@ pub async fn baseline(
                 migration: f.to_json(),
                 parent,
                 version_schema: None,
+                plan: None,
             };
             session
                 .ledger

@@ -177,6 +177,7 @@ async fn apply_one(
         migration: file.to_json(),
         parent,
         version_schema: None,
+        plan: None,
     };
     session
         .ledger

@@ -167,6 +167,7 @@ pub async fn start(
     let plan = match record.map(|r| (r, r.state)) {
         None | Some((_, MigrationState::RolledBack)) => {
             let plan = plan(session, file, opts).await?;
+            let value = serde_json::to_value(&plan).map_err(|e| Error::Ledger(e.to_string()))?;
             let run = RunStart {
                 id: &file.id,
                 checksum: &file.checksum,
@@ -174,20 +175,11 @@ pub async fn start(
                 migration: file.to_json(),
                 parent,
                 version_schema: Some(&plan.target.version_schema),
+                plan: Some(value),
             };
             session
                 .ledger
                 .begin_run(&session.client, &run, Phase::Start)
-                .await?;
-            let value = serde_json::to_value(&plan).map_err(|e| Error::Ledger(e.to_string()))?;
-            session
-                .client
-                .execute(
-                    &session
-                        .ledger
-                        .sql("UPDATE {s}.migrations SET plan = $2 WHERE id = $1"),
-                    &[&file.id, &value],
-                )
                 .await?;
             plan
         }
@@ -229,6 +221,7 @@ pub async fn start(
                     migration: file.to_json(),
                     parent: r.parent.as_deref(),
                     version_schema: r.version_schema.as_deref(),
+                    plan: None,
                 };
                 session
                     .ledger
