@@ -193,3 +193,29 @@ async fn rollback_of_sql_keeps_a_table_that_existed_before() {
         "what the migration created stays behind"
     );
 }
+
+/// `zdm lint` lints a directory holding a file with BEGIN/COMMIT (reporting them), as it does
+/// the same file named on the command line; `zdm migrate` still refuses the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn lint_reads_a_directory_with_explicit_transactions() {
+    let env = Env::new().await;
+    env.write(
+        "001_tx.sql",
+        "BEGIN;\nCREATE TABLE t (id bigint PRIMARY KEY);\nCOMMIT;\n",
+    );
+    let r = env.run(&["lint", "--format", "json"]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("tx-nesting"), "{r:?}");
+    let named = env
+        .run(&[
+            "lint",
+            "--format",
+            "json",
+            env.dir().join("001_tx.sql").to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(named.code, 1, "{named:?}");
+    let r = env.run(&["migrate"]).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("001_tx.sql:1:1"), "{r:?}");
+}

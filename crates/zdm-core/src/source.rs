@@ -195,6 +195,19 @@ fn classify(path: &Path) -> Option<(String, Entry)> {
 /// Load every migration of `dir`, sorted by file name. Collects all errors rather than stopping at
 /// the first.
 pub fn load_dir(dir: &Path) -> Result<Vec<MigrationFile>, SourceErrors> {
+    load_dir_checked(dir, true)
+}
+
+/// The directory as the linter reads it: SQL files with `BEGIN`/`COMMIT` load (the linter models
+/// and reports transaction control; `zdm migrate` refuses such files through [`load_dir`]).
+pub fn load_dir_for_lint(dir: &Path) -> Result<Vec<MigrationFile>, SourceErrors> {
+    load_dir_checked(dir, false)
+}
+
+fn load_dir_checked(
+    dir: &Path,
+    refuse_transaction_control: bool,
+) -> Result<Vec<MigrationFile>, SourceErrors> {
     let read = std::fs::read_dir(dir).map_err(|e| {
         SourceErrors(vec![SourceError::Io {
             path: dir.to_path_buf(),
@@ -241,7 +254,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<MigrationFile>, SourceErrors> {
             Some(format) => load_operations(id, &path, format),
             None => {
                 let down = downs.get(&id).cloned();
-                load_sql(id, &path, down.as_ref())
+                load_sql(id, &path, down.as_ref(), refuse_transaction_control)
             }
         };
         match loaded {
@@ -265,7 +278,7 @@ pub fn load_file(path: &Path) -> Result<MigrationFile, SourceErrors> {
         }
         Some((id, Entry::Migration(p, None))) => {
             let down = p.with_file_name(format!("{id}.down.sql"));
-            load_sql(id, &p, down.is_file().then_some(&down)).map_err(errs)
+            load_sql(id, &p, down.is_file().then_some(&down), true).map_err(errs)
         }
         _ => Err(SourceErrors(vec![SourceError::Invalid {
             path: path.to_path_buf(),
@@ -341,15 +354,23 @@ fn load_sql(
     id: String,
     path: &Path,
     down_path: Option<&PathBuf>,
+    refuse_transaction_control: bool,
 ) -> Result<MigrationFile, Vec<SourceError>> {
     let (bytes, up) = read(path)?;
     let statements = sql::split_statements(&up);
-    let mut errors = check_sql(path, &statements);
+    let check = |p: &Path, st: &[Statement]| {
+        if refuse_transaction_control {
+            check_sql(p, st)
+        } else {
+            vec![]
+        }
+    };
+    let mut errors = check(path, &statements);
     let down = match down_path {
         Some(p) => match read(p) {
             Ok((_, text)) => {
                 let statements = sql::split_statements(&text);
-                errors.extend(check_sql(p, &statements));
+                errors.extend(check(p, &statements));
                 Some(SqlDown {
                     path: p.clone(),
                     text,

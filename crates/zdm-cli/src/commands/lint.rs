@@ -70,7 +70,7 @@ pub struct Inputs {
 
 pub fn inputs(dir: &Path, named: &[PathBuf]) -> Result<Inputs, LintUsage> {
     let dir_files = if dir.is_dir() {
-        source::load_dir(dir).map_err(|e| LintUsage(e.to_string()))?
+        source::load_dir_for_lint(dir).map_err(|e| LintUsage(e.to_string()))?
     } else if named.is_empty() {
         return Err(LintUsage(format!(
             "no migrations directory {} (pass --dir or files to lint)",
