@@ -219,3 +219,49 @@ async fn lint_reads_a_directory_with_explicit_transactions() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("001_tx.sql:1:1"), "{r:?}");
 }
+
+/// Writes through a version schema's views get the columns' defaults for DEFAULT.
+#[tokio::test(flavor = "multi_thread")]
+async fn version_views_carry_the_column_defaults() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE items (id serial PRIMARY KEY, status text NOT NULL DEFAULT 'new', n int DEFAULT 7)").await.unwrap();
+    let file = env.write("01_add_note.yaml", "operations:\n  - add_column:\n      table: items\n      column:\n        name: note\n        type: text\n        nullable: true\n        default: \"'none'\"\n");
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let vs = env
+        .run(&["latest", "schema"])
+        .await
+        .stdout
+        .trim()
+        .to_string();
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    c.batch_execute(&format!(
+        "INSERT INTO {}.items (id, status, n, note) VALUES (DEFAULT, DEFAULT, DEFAULT, DEFAULT)",
+        q(&vs)
+    ))
+    .await
+    .unwrap();
+    c.batch_execute(&format!("UPDATE {}.items SET n = 1", q(&vs)))
+        .await
+        .unwrap();
+    c.batch_execute(&format!("UPDATE {}.items SET n = DEFAULT", q(&vs)))
+        .await
+        .unwrap();
+    let row = c
+        .query_one(
+            &format!("SELECT id, status, n, note FROM {}.items", q(&vs)),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, i32>(0),
+            row.get::<_, String>(1),
+            row.get::<_, i32>(2),
+            row.get::<_, Option<String>>(3)
+        ),
+        (1, "new".to_string(), 7, Some("none".to_string()))
+    );
+}

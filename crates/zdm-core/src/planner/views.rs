@@ -1,6 +1,8 @@
 //! The version schema: one view per table, showing the table as one version of the application
 //! sees it. Views are plain column-list projections, so PostgreSQL keeps them auto-updatable:
-//! reads and writes through them reach the physical table, and the table's defaults apply.
+//! reads and writes through them reach the physical table. A view column has no default of its
+//! own, so each gets its column's (`INSERT … DEFAULT` / `SET c = DEFAULT` through the view then
+//! means what it means on the table).
 
 use super::{Target, VersionMapping};
 use crate::ident::{quote_ident, quote_qualified};
@@ -71,11 +73,18 @@ pub fn create_version_schema(
 ) -> Vec<String> {
     let tables = physical.tables.values().filter_map(|t| {
         let logical = logical_table_name(&t.physical, mapping)?;
-        Some((
-            logical.to_string(),
-            t.physical.clone(),
-            visible_columns(t, mapping),
-        ))
+        let cols = visible_columns(t, mapping)
+            .into_iter()
+            .map(|(p, l)| {
+                let default = t
+                    .columns
+                    .iter()
+                    .find(|c| c.physical == p)
+                    .and_then(|c| c.default.clone());
+                (p, l, default)
+            })
+            .collect();
+        Some((logical.to_string(), t.physical.clone(), cols))
     });
     statements(target, tables)
 }
@@ -86,7 +95,7 @@ pub fn preview_version_schema(target: &Target, new_schema: &Schema) -> Vec<Strin
         let cols = t
             .columns
             .iter()
-            .map(|c| (c.physical.clone(), c.name.clone()))
+            .map(|c| (c.physical.clone(), c.name.clone(), c.default.clone()))
             .collect();
         (t.name.clone(), t.physical.clone(), cols)
     });
@@ -95,7 +104,7 @@ pub fn preview_version_schema(target: &Target, new_schema: &Schema) -> Vec<Strin
 
 fn statements(
     target: &Target,
-    tables: impl Iterator<Item = (String, String, Vec<(String, String)>)>,
+    tables: impl Iterator<Item = (String, String, Vec<(String, String, Option<String>)>)>,
 ) -> Vec<String> {
     let vs = quote_ident(&target.version_schema);
     let mut out = vec![format!("CREATE SCHEMA IF NOT EXISTS {vs}")];
@@ -110,7 +119,7 @@ fn statements(
         }
         let list = cols
             .iter()
-            .map(|(p, l)| {
+            .map(|(p, l, _)| {
                 if p == l {
                     quote_ident(p)
                 } else {
@@ -124,6 +133,17 @@ fn statements(
             quote_ident(&logical),
             quote_qualified(&target.schema, &physical)
         ));
+        for (_, l, default) in &cols {
+            // Not a sequence's nextval(): the view would then hold the sequence, and the
+            // column that owns it could no longer be dropped at complete.
+            if let Some(d) = default.as_ref().filter(|d| !d.contains("nextval(")) {
+                out.push(format!(
+                    "ALTER VIEW {vs}.{} ALTER COLUMN {} SET DEFAULT {d}",
+                    quote_ident(&logical),
+                    quote_ident(l)
+                ));
+            }
+        }
     }
     out
 }

@@ -62,10 +62,9 @@ impl Ledger {
             .map(|r| r.state)
             .unwrap_or(MigrationState::Pending);
         let allowed = states_that_can_become(MigrationState::Running);
-        let row = c
-            .query_opt(
-                &self.sql(
-                    "WITH prev AS (SELECT state FROM {s}.migrations WHERE id = $1), \
+        // Without a plan (SQL migrations) the statement leaves the column alone, so it also
+        // runs on a ledger older than the column.
+        let template = "WITH prev AS (SELECT state FROM {s}.migrations WHERE id = $1), \
                      upd AS ( \
                        INSERT INTO {s}.migrations AS m (id, checksum, kind, state, migration, parent, version_schema, \
                                                         started_at, applied_by_host, zdm_version, plan) \
@@ -88,23 +87,34 @@ impl Ledger {
                             CASE WHEN (SELECT state FROM prev) IS NULL THEN 'started' \
                                  ELSE 'started again (was ' || (SELECT state FROM prev) || ')' END, \
                             jsonb_build_object('checksum', $2::text, 'host', $7::text, 'zdm_version', $8::text) \
-                     FROM upd RETURNING id",
-                ),
-                &[
-                    &run.id,
-                    &run.checksum,
-                    &run.kind,
-                    &run.migration,
-                    &run.parent,
-                    &run.version_schema,
-                    &host_name(),
-                    &env!("CARGO_PKG_VERSION"),
-                    &allowed,
-                    &phase.as_str(),
-                    &run.plan,
-                ],
-            )
-            .await?;
+                     FROM upd RETURNING id";
+        let template = if run.plan.is_some() {
+            template.to_string()
+        } else {
+            template
+                .replace(", zdm_version, plan)", ", zdm_version)")
+                .replace(", $8, $11)", ", $8)")
+                .replace("plan = coalesce(EXCLUDED.plan, m.plan), ", "")
+        };
+        let host = host_name();
+        let version = env!("CARGO_PKG_VERSION");
+        let phase_name = phase.as_str();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &run.id,
+            &run.checksum,
+            &run.kind,
+            &run.migration,
+            &run.parent,
+            &run.version_schema,
+            &host,
+            &version,
+            &allowed,
+            &phase_name,
+        ];
+        if run.plan.is_some() {
+            params.push(&run.plan);
+        }
+        let row = c.query_opt(&self.sql(&template), &params).await?;
         if row.is_none() {
             return Err(Error::Refused(format!(
                 "migration {} is {previous}; it cannot be started again",
