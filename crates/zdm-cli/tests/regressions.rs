@@ -265,3 +265,26 @@ async fn version_views_carry_the_column_defaults() {
         (1, "new".to_string(), 7, Some("none".to_string()))
     );
 }
+
+/// A type change whose old default does not fit the new type drops the default (as pgroll).
+#[tokio::test(flavor = "multi_thread")]
+async fn type_change_drops_a_default_that_does_not_fit() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text DEFAULT 'abc'); INSERT INTO t VALUES (1, '12'), (2, 'x')").await.unwrap();
+    let file = env.write(
+        "01_v_int.yaml",
+        "operations:\n  - alter_column:\n      table: t\n      column: v\n      type: integer\n      up: \"CASE WHEN v ~ '^[0-9]+$' THEN v::integer END\"\n      down: v::text\n",
+    );
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = env.run(&["complete"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let row = c.query_one("SELECT format_type(atttypid, atttypmod), pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = 't'::regclass AND a.attname = 'v'", &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>(0), "integer");
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    assert_eq!(
+        env.query_i64("SELECT count(*) FROM t WHERE v = 12").await,
+        1
+    );
+}

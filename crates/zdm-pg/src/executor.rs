@@ -1,17 +1,15 @@
-//! Lock-safe execution. Every DDL zdm runs has `lock_timeout` set (default 500 ms), so zdm never
+//! Lock-safe execution. Every DDL zdm runs has `lock_timeout` set (default 50 ms), so zdm never
 //! waits in a lock queue (blocking the application's queries queued behind it) for longer than
 //! that. A lock timeout (SQLSTATE 55P03) is not a failure but a cue to back off and try again:
 //! exponential backoff with jitter, bounded in attempts and total time, each retry an event.
 
-use crate::error::{describe_pg_error, sqlstate, Error, Result};
+use crate::error::{describe_pg_error, Error, Result};
 use crate::ledger::{EventLevel, Ledger, NewEvent};
 use rand::Rng;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 use zdm_core::state::Phase;
-
-pub const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockPolicy {
@@ -68,7 +66,7 @@ pub trait AttemptError {
 
 impl AttemptError for tokio_postgres::Error {
     fn is_lock_timeout(&self) -> bool {
-        sqlstate(self) == Some(LOCK_NOT_AVAILABLE)
+        self.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
     }
     fn describe(&self) -> String {
         describe_pg_error(self)

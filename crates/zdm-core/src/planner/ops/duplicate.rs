@@ -109,12 +109,22 @@ pub fn duplicate_column(
         lock.clone(),
     );
     if let Some(d) = &default {
-        ctx.start(
-            Stage::Expand,
-            Mode::Transaction,
-            format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} SET DEFAULT {d}"),
-            lock.clone(),
-        );
+        let set = format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} SET DEFAULT {d}");
+        let type_changes = change.data_type.is_some_and(|t| t != col.data_type);
+        let sql = if type_changes && change.default.is_none() && identity_sequence.is_none() {
+            // The column's old default may not fit its new type: as pgroll does, it is then
+            // dropped rather than failing the start (an explicit new default stays strict).
+            format!(
+                "DO $zdm$ BEGIN {set}; EXCEPTION WHEN datatype_mismatch OR cannot_coerce OR invalid_text_representation \
+                 OR invalid_datetime_format OR numeric_value_out_of_range OR undefined_function THEN \
+                 RAISE NOTICE 'zdm: default % does not fit the new type of %; dropped', {}, {}; END $zdm$",
+                quote_literal(d),
+                quote_literal(&col.name)
+            )
+        } else {
+            set
+        };
+        ctx.start(Stage::Expand, Mode::Transaction, sql, lock.clone());
     }
 
     // The table's constraints and indexes on the column are rebuilt for the helper column once
