@@ -288,3 +288,28 @@ async fn type_change_drops_a_default_that_does_not_fit() {
         1
     );
 }
+
+/// `no_inherit` on an alter_column check is honoured.
+#[tokio::test(flavor = "multi_thread")]
+async fn alter_column_check_no_inherit_is_honoured() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t VALUES (1, 5)")
+        .await
+        .unwrap();
+    let file = env.write(
+        "01_check.yaml",
+        "operations:\n  - alter_column:\n      table: t\n      column: n\n      check:\n        name: n_positive\n        constraint: n > 0\n        no_inherit: true\n      up: \"CASE WHEN n > 0 THEN n ELSE 1 END\"\n      down: n\n",
+    );
+    assert_eq!(env.run(&["start", file.to_str().unwrap()]).await.code, 0);
+    assert_eq!(env.run(&["complete"]).await.code, 0);
+    let row = c
+        .query_one(
+            "SELECT connoinherit, convalidated FROM pg_constraint WHERE conname = 'n_positive'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "NO INHERIT lost");
+    assert!(row.get::<_, bool>(1));
+}

@@ -64,9 +64,10 @@ impl PlanOperation for AlterColumn {
             }
             if let Some(chk) = &self.check {
                 direct.push(format!(
-                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({})",
+                    "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({}){}",
                     quote_ident(&chk.name),
-                    chk.constraint
+                    chk.constraint,
+                    if chk.no_inherit { " NO INHERIT" } else { "" }
                 ));
             }
             if let Some(r) = &self.references {
@@ -164,7 +165,10 @@ impl PlanOperation for AlterColumn {
             ctx.constraint_not_valid(
                 &t.physical,
                 &chk.name,
-                &format!("CHECK ({expr})"),
+                &format!(
+                    "CHECK ({expr}){}",
+                    if chk.no_inherit { " NO INHERIT" } else { "" }
+                ),
                 lock.clone(),
                 true,
             );
