@@ -169,6 +169,9 @@ pub enum Command {
     Complete {
         /// The migration (default: the one in flight).
         id: Option<String>,
+        /// Refuse unless the migration has been expanded at least this long (soak time, e.g. 2d).
+        #[arg(long, env = "ZDM_MIN_EXPANDED", value_parser = parse_duration)]
+        min_expanded: Option<Duration>,
     },
     /// Resume the interrupted or failed phase of the migration in flight.
     Resume,

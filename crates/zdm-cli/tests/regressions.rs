@@ -313,3 +313,35 @@ async fn alter_column_check_no_inherit_is_honoured() {
     assert!(row.get::<_, bool>(0), "NO INHERIT lost");
     assert!(row.get::<_, bool>(1));
 }
+
+/// Contract safety: `--min-expanded` soak time, and a restore point + WAL position recorded
+/// before the contract.
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_respects_the_soak_time_and_records_a_restore_point() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE t (id int PRIMARY KEY, n int)")
+        .await
+        .unwrap();
+    let file = env.write(
+        "01_drop_n.yaml",
+        "operations:\n  - drop_column:\n      table: t\n      column: n\n",
+    );
+    assert_eq!(env.run(&["start", file.to_str().unwrap()]).await.code, 0);
+    let r = env.run(&["complete", "--min-expanded", "1h"]).await;
+    assert_eq!(r.code, 7, "{r:?}");
+    assert!(r.stderr.contains("--min-expanded"), "{r:?}");
+    assert_eq!(
+        state_of(&env.status_json().await, "01_drop_n")["state"],
+        "expanded"
+    );
+    let r = env.run(&["complete", "--min-expanded", "0s"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let s = state_of(&env.status_json().await, "01_drop_n");
+    assert_eq!(s["state"], "completed");
+    assert!(
+        s["restore_lsn"].as_str().is_some_and(|l| l.contains('/')),
+        "{s:#}"
+    );
+    assert_eq!(s["restore_point"], "zdm_01_drop_n", "{s:#}");
+}

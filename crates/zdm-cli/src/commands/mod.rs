@@ -136,7 +136,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => migrate::migrate(&ctx, to.as_deref(), complete, allow_unsafe).await,
         Command::Rollback { id } => engine::rollback(&ctx, id.as_deref()).await,
         Command::Start { file, complete } => engine::start(&ctx, &file, complete).await,
-        Command::Complete { id } => engine::complete(&ctx, id.as_deref()).await,
+        Command::Complete { id, min_expanded } => {
+            if let Some(min) = min_expanded {
+                let session = ctx.session("complete").await?;
+                zdm_pg::runner::operations::check_soak(&session, id.as_deref(), min).await?;
+            }
+            engine::complete(&ctx, id.as_deref()).await
+        }
         Command::Resume => engine::resume(&ctx).await,
         Command::Plan { file } => engine::plan(&ctx, &file).await,
         Command::Latest { what } => engine::latest(&ctx, what).await,

@@ -56,6 +56,12 @@ pub async fn status(ctx: &Context) -> anyhow::Result<()> {
                     note.push(format!("new version: schema {vs}"));
                 }
             }
+            if let Some(lsn) = &m.restore_lsn {
+                match &m.restore_point {
+                    Some(p) => note.push(format!("restore point {p} at WAL {lsn}")),
+                    None => note.push(format!("WAL {lsn} before the contract")),
+                }
+            }
             if !m.file_present {
                 note.push("file missing".into());
             }

@@ -422,6 +422,87 @@ fn find_for<'a>(records: &'a [MigrationRecord], id: Option<&str>) -> Result<&'a 
 }
 
 /// `zdm complete`: contract the in-flight migration (or resume a contract that stopped).
+/// Refuses to complete `id` (or the migration in flight) while it has been expanded for less
+/// than `min` (`--min-expanded`: drops and renames only after the soak time).
+pub async fn check_soak(
+    session: &Session,
+    id: Option<&str>,
+    min: std::time::Duration,
+) -> Result<()> {
+    let records = session.ledger.records(&session.client).await?;
+    let r = find_for(&records, id)?;
+    if r.state != MigrationState::Expanded {
+        return Ok(());
+    }
+    let Some(at) = r.expanded_at else {
+        return Ok(());
+    };
+    let age = (chrono::Utc::now() - at).to_std().unwrap_or_default();
+    if age < min {
+        return Err(Error::Refused(format!(
+            "migration {} has been expanded for {}, less than --min-expanded {}: {} to go (or complete without --min-expanded)",
+            r.id,
+            humanize(age),
+            humanize(min),
+            humanize(min - age)
+        )));
+    }
+    Ok(())
+}
+
+fn humanize(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Before the first destructive contract step: a named restore point (`zdm_<id>`, when the role
+/// may create one) and the WAL position, kept in the migration's progress so `zdm status` shows
+/// where point-in-time recovery would take the database back to.
+async fn record_restore_point(session: &Session, id: &str, r: &MigrationRecord) -> Result<()> {
+    if r.progress.get("restore_lsn").is_some() {
+        return Ok(());
+    }
+    let c = &session.client;
+    let name: String = format!("zdm_{id}").chars().take(63).collect();
+    let created = c
+        .query_one("SELECT pg_create_restore_point($1)::text", &[&name])
+        .await;
+    let lsn: String = match &created {
+        Ok(row) => row.get(0),
+        Err(_) => c
+            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .await?
+            .get(0),
+    };
+    let point = created.as_ref().ok().map(|_| name.clone());
+    session
+        .ledger
+        .save_progress(
+            c,
+            id,
+            &serde_json::json!({ "restore_lsn": lsn, "restore_point": point }),
+        )
+        .await?;
+    let message = match &point {
+        Some(p) => format!("restore point {p} at WAL {lsn} before the contract"),
+        None => format!("WAL position {lsn} before the contract (no restore point: the role may not create one)"),
+    };
+    session
+        .ledger
+        .event(
+            c,
+            NewEvent::new(id, Phase::Complete, EventLevel::Info, message)
+                .details(serde_json::json!({ "lsn": lsn, "restore_point": point })),
+        )
+        .await?;
+    Ok(())
+}
+
 pub async fn complete(session: &mut Session, id: Option<&str>) -> Result<String> {
     session.lock_for_writing().await?;
     let records = session.ledger.records(&session.client).await?;
@@ -452,6 +533,7 @@ pub async fn complete(session: &mut Session, id: Option<&str>) -> Result<String>
             )
             .await?;
     }
+    record_restore_point(session, &r.id, r).await?;
     run_steps(session, &r.id, Phase::Complete, &plan.complete).await?;
     session
         .ledger

@@ -33,6 +33,12 @@ pub struct StatusEntry {
     pub version_schema: Option<String>,
     /// Backfill progress of a migration that is not completed yet.
     pub backfill: Vec<BackfillStatus>,
+    /// Recorded before the contract: the restore point (when the role could create one) and
+    /// the WAL position point-in-time recovery would go back to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_point: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_lsn: Option<String>,
     /// What the operator can do next, in words.
     pub next: String,
 }
@@ -143,6 +149,16 @@ pub async fn status(
             duration_ms: r.duration_ms,
             version_schema: r.version_schema.clone(),
             backfill,
+            restore_point: r
+                .progress
+                .get("restore_point")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            restore_lsn: r
+                .progress
+                .get("restore_lsn")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
             applied_by: Some(format!(
                 "{}@{}",
                 r.applied_by_user,
@@ -177,6 +193,8 @@ pub async fn status(
             applied_by: None,
             version_schema: None,
             backfill: Vec::new(),
+            restore_point: None,
+            restore_lsn: None,
             next: next_step(MigrationState::Pending, false, None, false),
         });
     }
