@@ -784,25 +784,24 @@ async fn create_table_drop_index_and_rename_constraint_per_version() {
         n, 1,
         "the old version may still use the index until complete"
     );
+    let count =
+        |name: &'static str| format!("SELECT count(*) FROM pg_constraint WHERE conname = '{name}'");
     let n: i64 = app
-        .query_one(
-            "SELECT count(*) FROM pg_constraint WHERE conname = 'accounts_name_present'",
-            &[],
-        )
+        .query_one(&count("name_not_empty"), &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(
+        n, 1,
+        "renamed at complete, as in pgroll: the old name stays until then"
+    );
     rollback(&mut s, &f).await;
     let n: i64 = app
-        .query_one(
-            "SELECT count(*) FROM pg_constraint WHERE conname = 'name_not_empty'",
-            &[],
-        )
+        .query_one(&count("name_not_empty"), &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1, "rollback renames the constraint back");
+    assert_eq!(n, 1, "nothing to undo at rollback");
     let n: i64 = app
         .query_one(
             "SELECT count(*) FROM pg_tables WHERE tablename = 'notes'",
@@ -820,6 +819,12 @@ async fn create_table_drop_index_and_rename_constraint_per_version() {
         .unwrap()
         .get(0);
     assert_eq!(n, 0, "dropped (concurrently) at complete");
+    let n: i64 = app
+        .query_one(&count("accounts_name_present"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "renamed at complete");
     let n: i64 = new
         .query_one("SELECT count(*) FROM notes", &[])
         .await

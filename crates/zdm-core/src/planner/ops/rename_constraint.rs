@@ -1,4 +1,6 @@
-//! rename_constraint: a catalog-only rename at start, undone at rollback.
+//! rename_constraint: a catalog-only rename at complete, as in pgroll: until then both versions
+//! (and the application code that names the constraint) keep seeing the old name, and a
+//! rollback has nothing to undo.
 
 use crate::ident::quote_ident;
 use crate::operations::RenameConstraint;
@@ -21,25 +23,16 @@ impl PlanOperation for RenameConstraint {
         }
         let qt = ctx.qt(&t.physical);
         let lock = ctx.brief_exclusive(&t.physical);
-        ctx.start(
-            Stage::Expand,
-            Mode::Transaction,
-            format!(
-                "ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}",
-                quote_ident(&self.from),
-                quote_ident(&self.to)
-            ),
-            lock.clone(),
-        );
-        ctx.rollback(
-            Stage::Undo,
+        // Idempotent, so a contract resumed after this step committed runs it again harmlessly.
+        ctx.complete(
+            Stage::Contract,
             Mode::Transaction,
             format!(
                 "DO $zdm$ BEGIN IF EXISTS (SELECT FROM pg_constraint WHERE conrelid = '{}'::regclass AND conname = '{}') THEN ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}; END IF; END $zdm$",
                 qt.replace('\'', "''"),
-                self.to.replace('\'', "''"),
-                quote_ident(&self.to),
-                quote_ident(&self.from)
+                self.from.replace('\'', "''"),
+                quote_ident(&self.from),
+                quote_ident(&self.to)
             ),
             lock,
         );
