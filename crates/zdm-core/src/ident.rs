@@ -41,6 +41,26 @@ pub fn quote_literal(value: &str) -> String {
     out
 }
 
+/// A name as written → its parts unquoted (`s."My T"` → ["s", "My T"]).
+pub fn unquote_parts(name: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                parts.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(String::new()),
+            c if quoted => parts.last_mut().unwrap().push(c),
+            c => parts.last_mut().unwrap().extend(c.to_lowercase()),
+        }
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

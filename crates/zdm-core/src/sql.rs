@@ -270,6 +270,42 @@ fn skip_dollar_quoted(text: &str, i: usize) -> Option<usize> {
     }
 }
 
+/// Words of a statement head; a double-quoted identifier (spaces, dots inside) stays one word,
+/// and a dotted name (`s."T"`) is one word.
+pub fn head_words(statement: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = statement.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                cur.push('"');
+                while let Some(n) = chars.next() {
+                    cur.push(n);
+                    if n == '"' {
+                        if chars.peek() == Some(&'"') {
+                            cur.push(chars.next().unwrap());
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+            '(' | ';' => break,
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

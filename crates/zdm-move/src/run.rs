@@ -179,27 +179,31 @@ async fn copy_phase(
         }
     }
     let _ = src.disconnect().await;
+    copy_with_workers(e, job, opts.workers, &opts.copy, "").await
+}
+
+/// `n` workers of this process copy the job's chunks until none is left; all are awaited, and
+/// the first error (if any) is returned.
+async fn copy_with_workers(
+    e: &Endpoints<'_>,
+    job: &Job,
+    n: usize,
+    opts: &CopyOptions,
+    tag: &str,
+) -> Result<WorkerReport> {
     let mut tasks = Vec::new();
-    for i in 0..opts.workers.max(1) {
+    for i in 0..n.max(1) {
         let (source, target, ledger, plan, id, copts) = (
             e.source.clone(),
             e.target.clone(),
             e.ledger.clone(),
             job.plan.clone(),
             job.id.clone(),
-            opts.copy.clone(),
+            opts.clone(),
         );
+        let name = format!("{}{tag}", worker_name(i));
         tasks.push(tokio::spawn(async move {
-            copy::run_worker(
-                &source,
-                &target,
-                &ledger,
-                &plan,
-                &id,
-                &worker_name(i),
-                &copts,
-            )
-            .await
+            copy::run_worker(&source, &target, &ledger, &plan, &id, &name, &copts).await
         }));
     }
     let mut total = WorkerReport::default();
@@ -572,38 +576,7 @@ pub async fn worker(
             e.source.redacted()
         )));
     }
-    let mut tasks = Vec::new();
-    for i in 0..workers.max(1) {
-        let (source, target, ledger, plan, id, copts) = (
-            e.source.clone(),
-            e.target.clone(),
-            e.ledger.clone(),
-            job.plan.clone(),
-            job.id.clone(),
-            opts.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            copy::run_worker(
-                &source,
-                &target,
-                &ledger,
-                &plan,
-                &id,
-                &format!("{}w", worker_name(i)),
-                &copts,
-            )
-            .await
-        }));
-    }
-    let mut total = WorkerReport::default();
-    for t in tasks {
-        let r = t
-            .await
-            .map_err(|e| Error::Refused(format!("worker panicked: {e}")))??;
-        total.chunks += r.chunks;
-        total.rows += r.rows;
-    }
-    Ok(total)
+    copy_with_workers(e, &job, workers, opts, "w").await
 }
 
 #[derive(Debug, Clone, Serialize)]

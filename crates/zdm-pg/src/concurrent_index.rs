@@ -15,71 +15,9 @@ pub struct Target {
     pub table: String,
 }
 
-fn tokens(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = sql.chars().peekable();
-    let mut cur = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                cur.push('"');
-                while let Some(n) = chars.next() {
-                    cur.push(n);
-                    if n == '"' {
-                        if chars.peek() == Some(&'"') {
-                            cur.push(chars.next().unwrap());
-                            continue;
-                        }
-                        break;
-                    }
-                }
-            }
-            '(' | ';' => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                out.push(c.to_string());
-                break;
-            }
-            c if c.is_whitespace() => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-fn unquote_last(name: &str) -> String {
-    // schema.name or "schema"."na.me": the last part.
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c if quoted => cur.push(c),
-            c => cur.extend(c.to_lowercase()),
-        }
-    }
-    parts.push(cur);
-    parts.pop().unwrap_or_default()
-}
-
 /// The index a statement builds concurrently, if it is such a statement (with a name).
 pub fn target(sql: &str) -> Option<Target> {
-    let t = tokens(sql);
+    let t = zdm_core::sql::head_words(sql);
     let up: Vec<String> = t.iter().map(|w| w.to_ascii_uppercase()).collect();
     let mut i = 0;
     if up.get(i)? != "CREATE" {
@@ -99,7 +37,7 @@ pub fn target(sql: &str) -> Option<Target> {
     if up.get(i)? == "ON" {
         return None; // unnamed: PostgreSQL picks the name
     }
-    let name = unquote_last(t.get(i)?);
+    let name = zdm_core::ident::unquote_parts(t.get(i)?).pop()?;
     i += 1;
     if up.get(i)? != "ON" {
         return None;

@@ -231,19 +231,26 @@ impl Side {
         }
     }
 
+    /// ` WHERE bucket IN (…)` for `only`, `""` for every row, `None` when no bucket is asked for.
+    fn bucket_filter(&self, x: &Exprs, only: Option<&[String]>) -> Option<String> {
+        match only {
+            Some([]) => None,
+            Some(list) => {
+                let list: Vec<String> = list.iter().map(|b| quote_literal(b)).collect();
+                Some(format!(
+                    " WHERE {} IN ({})",
+                    self.bucket(x),
+                    list.join(", ")
+                ))
+            }
+            None => Some(String::new()),
+        }
+    }
+
     /// Per-bucket counts and sums, for all buckets or only `only`.
     pub async fn buckets(&self, x: &Exprs, only: Option<&[String]>) -> Result<Buckets> {
-        let filter = match only {
-            Some(list) if !list.is_empty() => format!(
-                " WHERE {} IN ({})",
-                self.bucket(x),
-                list.iter()
-                    .map(|b| quote_literal(b))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Some(_) => return Ok(Buckets::new()),
-            None => String::new(),
+        let Some(filter) = self.bucket_filter(x, only) else {
+            return Ok(Buckets::new());
         };
         let row_text = self.concat(&[x.key.clone(), self.sep(), x.row.clone()]);
         let query = |filter: &str| {
@@ -406,17 +413,8 @@ impl Side {
         only: Option<&[String]>,
         mut f: impl FnMut(String, Vec<Option<String>>),
     ) -> Result<()> {
-        let filter = match only {
-            Some(list) if !list.is_empty() => format!(
-                " WHERE {} IN ({})",
-                self.bucket(x),
-                list.iter()
-                    .map(|b| quote_literal(b))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Some(_) => return Ok(()),
-            None => String::new(),
+        let Some(filter) = self.bucket_filter(x, only) else {
+            return Ok(());
         };
         let sql = format!(
             "SELECT {}, {} FROM {}{filter}",

@@ -4,9 +4,10 @@
 //! Without `down`, zdm undoes the simple `CREATE` statements itself, so a rollback does not leave
 //! e.g. a type behind that a second start would trip over.
 
+use crate::ident::unquote_parts;
 use crate::operations::RawSql;
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
-use crate::sql::split_statements;
+use crate::sql::{head_words, split_statements};
 
 fn steps(text: &str) -> Vec<(String, Mode)> {
     split_statements(text)
@@ -20,62 +21,6 @@ fn steps(text: &str) -> Vec<(String, Mode)> {
             (s.text, mode)
         })
         .collect()
-}
-
-/// Words of a statement head; a double-quoted identifier (spaces, dots inside) stays one word,
-/// and a dotted name (`s."T"`) is one word.
-fn head_words(statement: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = statement.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                cur.push('"');
-                while let Some(n) = chars.next() {
-                    cur.push(n);
-                    if n == '"' {
-                        if chars.peek() == Some(&'"') {
-                            cur.push(chars.next().unwrap());
-                            continue;
-                        }
-                        break;
-                    }
-                }
-            }
-            '(' | ';' => break,
-            c if c.is_whitespace() => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// A name as written → its parts unquoted (`s."My T"` → ["s", "My T"]).
-fn name_parts(name: &str) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut quoted = false;
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                parts.last_mut().unwrap().push('"');
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(String::new()),
-            c if quoted => parts.last_mut().unwrap().push(c),
-            c => parts.last_mut().unwrap().extend(c.to_lowercase()),
-        }
-    }
-    parts
 }
 
 /// The undo of a simple `CREATE` statement, when the migration provably creates the object:
@@ -121,7 +66,7 @@ pub fn inferred_down(
     if name.is_empty() || name.eq_ignore_ascii_case("ON") {
         return None;
     }
-    if if_not_exists && !(kind == "TABLE" && exists(&name_parts(name)) == Some(false)) {
+    if if_not_exists && !(kind == "TABLE" && exists(&unquote_parts(name)) == Some(false)) {
         return None;
     }
     Some(format!("DROP {kind} IF EXISTS {name}"))
