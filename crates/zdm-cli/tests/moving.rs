@@ -920,3 +920,46 @@ async fn verify_pg_to_pg_and_text_keys_across_collations() {
         serde_json::json!(["v"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_mysql_to_mysql() {
+    let m = Move::new("CREATE TABLE t (id int PRIMARY KEY, d decimal(8,2), ts datetime(3), s varchar(10), j json);
+INSERT INTO t VALUES (1, 1.50, '2024-01-01 10:00:00.123', 'a', '{\"b\": 1, \"a\": [1, 2]}'), (2, NULL, NULL, '', NULL)").await;
+    m.exec(
+        "CREATE DATABASE shop2 CHARACTER SET utf8mb4;
+CREATE TABLE shop2.t LIKE shop.t;
+INSERT INTO shop2.t SELECT * FROM shop.t",
+    )
+    .await;
+    let other = m.source_url.replace("/shop", "/shop2");
+    let r = m.run(&[
+        "verify",
+        "--json",
+        "--source",
+        &m.source_url,
+        "--target",
+        &other,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    m.exec("UPDATE shop2.t SET s = NULL WHERE id = 2").await;
+    let r = m.run(&[
+        "verify",
+        "--json",
+        "--source",
+        &m.source_url,
+        "--target",
+        &other,
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rep: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let d = &rep["tables"][0]["differences"][0];
+    assert_eq!(
+        (
+            d["kind"].as_str(),
+            d["key"]["id"].as_str(),
+            d["columns"].clone()
+        ),
+        (Some("changed"), Some("2"), serde_json::json!(["s"])),
+        "{rep:#}"
+    );
+}
