@@ -345,3 +345,45 @@ async fn complete_respects_the_soak_time_and_records_a_restore_point() {
     );
     assert_eq!(s["restore_point"], "zdm_01_drop_n", "{s:#}");
 }
+
+/// create_constraint unique: the index has its final name from the start (as in pgroll).
+#[tokio::test(flavor = "multi_thread")]
+async fn create_constraint_unique_index_has_its_final_name_after_start() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, email text); INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+    )
+    .await
+    .unwrap();
+    let file = env.write(
+        "01_unique_email.yaml",
+        "operations:\n  - create_constraint:\n      table: t\n      name: t_email_key\n      type: unique\n      columns: [email]\n      up:\n        email: email\n      down:\n        email: email\n",
+    );
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        env.query_i64("SELECT count(*) FROM pg_indexes WHERE indexname = 't_email_key'")
+            .await,
+        1
+    );
+    assert_eq!(env.run(&["complete"]).await.code, 0);
+    assert_eq!(
+        env.query_i64(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 't_email_key' AND contype = 'u'"
+        )
+        .await,
+        1
+    );
+    // A name an index already has is refused up front.
+    c.batch_execute("CREATE INDEX taken_name ON t (id)")
+        .await
+        .unwrap();
+    let file = env.write(
+        "02_taken.yaml",
+        "operations:\n  - create_constraint:\n      table: t\n      name: taken_name\n      type: unique\n      columns: [email]\n      up:\n        email: email\n      down:\n        email: email\n",
+    );
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("already exists"), "{r:?}");
+}

@@ -80,7 +80,17 @@ impl PlanOperation for CreateConstraint {
                 .join(", ");
             match kind {
                 "p" | "u" => {
-                    let idx = truncate63(format!("_zdm_ix_{}", self.name));
+                    // As in pgroll the index carries the constraint's name from the start (and
+                    // becomes the constraint's index at complete); the name must be free.
+                    if let Some(other) = ctx
+                        .new
+                        .tables
+                        .values()
+                        .find(|t| t.indexes.iter().any(|i| i.name == self.name))
+                    {
+                        return Err(format!("an index named `{}` already exists (on `{}`): PostgreSQL index names are unique per schema", self.name, other.name));
+                    }
+                    let idx = truncate63(self.name.clone());
                     ctx.start(
                         Stage::ExpandConcurrently,
                         Mode::NoTransaction,
