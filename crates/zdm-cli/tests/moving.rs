@@ -963,3 +963,17 @@ INSERT INTO shop2.t SELECT * FROM shop.t",
         "{rep:#}"
     );
 }
+
+/// A source transaction of many rows is applied whole (sent in slices, committed once).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_source_transaction_is_applied_whole() {
+    let m = Move::new(LOAD_TABLE).await;
+    load_rows(&m, 30_000).await;
+    let mut start = m.spawn(&["move", "start"]);
+    m.wait_caught_up(60).await;
+    m.exec("UPDATE items SET n = n + 1, amount = amount * 2")
+        .await;
+    m.wait_caught_up(60).await;
+    assert_equal(&m).await;
+    kill9(&mut start);
+}

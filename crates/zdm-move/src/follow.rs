@@ -63,6 +63,9 @@ pub enum FollowEnd {
     CaughtUp,
 }
 
+/// Changes held in memory before they are sent (within the open target transaction).
+const SLICE: usize = 5000;
+
 struct Prepared {
     upsert: Statement,
     delete: Statement,
@@ -389,22 +392,29 @@ impl<'a> Applier<'a> {
     }
 
     /// Sends every pending change (pipelined, in order) and commits them with the position.
-    async fn flush(&mut self, applied: Applied<'_>, open: &mut bool) -> Result<()> {
+    /// Sends the pending changes (pipelined, in order) inside the open target transaction,
+    /// opening it if needed; nothing is committed. A source transaction of millions of rows is
+    /// sent in slices, so memory stays bounded, and still commits as one.
+    async fn send_pending(&mut self, open: &mut bool) -> Result<()> {
         if !*open {
             self.pg
                 .batch_execute("BEGIN; SET LOCAL zdm.applying = 'on'")
                 .await?;
+            *open = true;
         }
         let ops = std::mem::take(&mut self.ops);
-        {
-            let futures = ops.iter().map(|op| {
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    op.params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                let pg = &self.pg;
-                async move { pg.execute(&op.stmt, &refs).await }
-            });
-            futures_util::future::try_join_all(futures).await?;
-        }
+        let futures = ops.iter().map(|op| {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                op.params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            let pg = &self.pg;
+            async move { pg.execute(&op.stmt, &refs).await }
+        });
+        futures_util::future::try_join_all(futures).await?;
+        Ok(())
+    }
+
+    async fn flush(&mut self, applied: Applied<'_>, open: &mut bool) -> Result<()> {
+        self.send_pending(open).await?;
         // Identity sequences stay ahead of the ids the source handed out.
         for (table, max) in std::mem::take(&mut self.identity_max) {
             if let Some((seq, _, last)) = self
@@ -896,6 +906,9 @@ async fn apply_loop(
                 }
                 a.row(&r.table, r.kind, r.before, r.after).await?;
                 events += 1;
+                if a.ops.len() >= SLICE {
+                    a.send_pending(&mut open).await?;
+                }
             }
             Item::Commit { next, timestamp } => {
                 in_trx = false;
