@@ -83,8 +83,9 @@ struct ChildAction {
     /// Positions of the referenced columns in this (the parent) table's row.
     parent_idx: Vec<usize>,
     on_delete: Option<Statement>,
-    /// Parameters: new parent values, then old ones.
-    on_update: Option<Statement>,
+    /// The statement, and whether it takes the new parent values before the old ones
+    /// (CASCADE) or only the old ones (SET NULL).
+    on_update: Option<(Statement, bool)>,
 }
 
 struct Op {
@@ -232,20 +233,18 @@ impl<'a> Applier<'a> {
                 _ => None,
             };
             let on_update = match fk.on_update.as_str() {
-                "CASCADE" => Some(
+                "CASCADE" => Some((
                     self.pg
                         .prepare(&format!("UPDATE {qc} SET {set_new} WHERE {}", wh(n)))
                         .await?,
-                ),
-                "SET NULL" => Some(
+                    true,
+                )),
+                "SET NULL" => Some((
                     self.pg
-                        .prepare(&format!(
-                            "UPDATE {qc} SET {set_null} WHERE {} AND ${} IS NOT NULL",
-                            wh(n),
-                            1
-                        ))
+                        .prepare(&format!("UPDATE {qc} SET {set_null} WHERE {}", wh(0)))
                         .await?,
-                ),
+                    false,
+                )),
                 _ => None,
             };
             if on_delete.is_some() || on_update.is_some() {
@@ -353,12 +352,13 @@ impl<'a> Applier<'a> {
                         for ch in &p.children {
                             let changed =
                                 ch.parent_idx.iter().any(|&i| b.get(i) != after_raw.get(i));
-                            if let (true, Some(stmt)) = (changed, &ch.on_update) {
-                                let mut params: Vec<PgValue> = ch
-                                    .parent_idx
-                                    .iter()
-                                    .map(|&i| converted[i].clone())
-                                    .collect();
+                            if let (true, Some((stmt, takes_new))) = (changed, &ch.on_update) {
+                                let mut params: Vec<PgValue> = Vec::new();
+                                if *takes_new {
+                                    params.extend(
+                                        ch.parent_idx.iter().map(|&i| converted[i].clone()),
+                                    );
+                                }
                                 params.extend(ch.parent_idx.iter().map(|&i| old[i].clone()));
                                 child_ops.push(Op {
                                     stmt: stmt.clone(),
@@ -440,7 +440,14 @@ impl<'a> Applier<'a> {
                 .as_ref()
                 .is_some_and(|end| applied.position >= end);
         if converging {
-            job::set_flag(&self.pg, self.ledger, &self.job_id, "converged", true).await?;
+            job::set_flag(
+                &self.pg,
+                self.ledger,
+                &self.job_id,
+                job::Flag::Converged,
+                true,
+            )
+            .await?;
         }
         self.pg.batch_execute("COMMIT").await?;
         *open = false;
@@ -812,7 +819,7 @@ pub async fn follow(
     };
     if !a.converged && a.copy_end.as_ref().is_some_and(|end| &job.position >= end) {
         // Nothing happened on the source between the copy's start and its end.
-        job::set_flag(&a.pg, ledger, &job.id, "converged", true).await?;
+        job::set_flag(&a.pg, ledger, &job.id, job::Flag::Converged, true).await?;
         a.converged = true;
     }
     let result = apply_loop(
@@ -831,6 +838,45 @@ pub async fn follow(
     result
 }
 
+/// What the target transaction being built covers, and the position it moves the job to.
+struct Batch {
+    position: Position,
+    gtid: Option<String>,
+    events: i64,
+    transactions: i64,
+    /// Source timestamp of the last transaction end seen.
+    last_ts: Option<u32>,
+    /// When the batch got its first change (`None`: nothing to commit).
+    started: Option<Instant>,
+    /// Changes committed since the last rate sample.
+    since_sample: i64,
+}
+
+impl Batch {
+    /// Commits what the batch holds with its position (and counters), and starts a new one.
+    async fn commit(&mut self, a: &mut Applier<'_>, open: &mut bool) -> Result<()> {
+        let last_event_at = self
+            .last_ts
+            .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0));
+        a.flush(
+            Applied {
+                position: &self.position,
+                gtid: self.gtid.as_deref(),
+                events: self.events,
+                transactions: self.transactions,
+                last_event_at,
+            },
+            open,
+        )
+        .await?;
+        self.since_sample += self.events;
+        self.events = 0;
+        self.transactions = 0;
+        self.started = None;
+        Ok(())
+    }
+}
+
 async fn apply_loop(
     a: &mut Applier<'_>,
     rx: &mut mpsc::Receiver<zdm_mysql::Result<Item>>,
@@ -838,44 +884,34 @@ async fn apply_loop(
     goal: Option<&Position>,
     start: Position,
 ) -> Result<FollowEnd> {
-    let mut position = start;
-    let mut gtid: Option<String> = None;
-    let mut events = 0i64;
-    let mut transactions = 0i64;
-    let mut last_ts: Option<u32> = None;
-    let mut batch_started: Option<Instant> = None;
+    let mut b = Batch {
+        position: start,
+        gtid: None,
+        events: 0,
+        transactions: 0,
+        last_ts: None,
+        started: None,
+        since_sample: 0,
+    };
     let mut open = false;
     let mut in_trx = false;
-    let mut rate_window = (Instant::now(), 0i64);
+    let mut sampled_at = Instant::now();
     let mut last_caught_up = Instant::now() - Duration::from_secs(60);
-    if goal.is_some_and(|g| &position >= g) {
+    let reached = |b: &Batch| goal.is_some_and(|g| &b.position >= g);
+    if reached(&b) {
         return Ok(FollowEnd::CaughtUp);
     }
     loop {
         // Commit when the batch is big or old enough, or nothing more is waiting.
-        let complete = !in_trx && batch_started.is_some();
-        let due = complete
-            && (events as usize >= a.opts.batch_events
-                || batch_started.is_some_and(|t| t.elapsed() >= a.opts.batch_age)
-                || rx.is_empty());
+        let due = !in_trx
+            && b.started.is_some_and(|t| {
+                b.events as usize >= a.opts.batch_events
+                    || t.elapsed() >= a.opts.batch_age
+                    || rx.is_empty()
+            });
         if due {
-            let last_event_at = last_ts.and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0));
-            a.flush(
-                Applied {
-                    position: &position,
-                    gtid: gtid.as_deref(),
-                    events,
-                    transactions,
-                    last_event_at,
-                },
-                &mut open,
-            )
-            .await?;
-            rate_window.1 += events;
-            events = 0;
-            transactions = 0;
-            batch_started = None;
-            if goal.is_some_and(|g| &position >= g) {
+            b.commit(a, &mut open).await?;
+            if reached(&b) {
                 return Ok(FollowEnd::CaughtUp);
             }
         }
@@ -894,31 +930,27 @@ async fn apply_loop(
             Ok(Some(item)) => item?,
         };
         match item {
-            Item::Begin { gtid: g } => {
+            Item::Begin { gtid } => {
                 in_trx = true;
-                if g.is_some() {
-                    gtid = g;
+                if gtid.is_some() {
+                    b.gtid = gtid;
                 }
             }
             Item::Row(r) => {
-                if batch_started.is_none() {
-                    batch_started = Some(Instant::now());
-                }
+                b.started.get_or_insert_with(Instant::now);
                 a.row(&r.table, r.kind, r.before, r.after).await?;
-                events += 1;
+                b.events += 1;
                 if a.ops.len() >= SLICE {
                     a.send_pending(&mut open).await?;
                 }
             }
             Item::Commit { next, timestamp } => {
                 in_trx = false;
-                position = next;
-                last_ts = Some(timestamp);
-                transactions += 1;
-                if batch_started.is_none() {
-                    // An empty transaction (other databases' rows): still move the position.
-                    batch_started = Some(Instant::now());
-                }
+                b.position = next;
+                b.last_ts = Some(timestamp);
+                b.transactions += 1;
+                // Even an empty transaction (other databases' rows) moves the position.
+                b.started.get_or_insert_with(Instant::now);
             }
             Item::Statement {
                 schema,
@@ -927,75 +959,40 @@ async fn apply_loop(
                 timestamp,
             } => {
                 in_trx = false;
-                // Apply what came before, then the statement with its own position.
-                if batch_started.is_some() {
-                    let last_event_at =
-                        last_ts.and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0));
-                    a.flush(
-                        Applied {
-                            position: &position,
-                            gtid: gtid.as_deref(),
-                            events,
-                            transactions,
-                            last_event_at,
-                        },
-                        &mut open,
-                    )
-                    .await?;
-                    events = 0;
-                    transactions = 0;
+                // What came before commits first; the statement then commits with its own position.
+                if b.started.is_some() {
+                    b.commit(a, &mut open).await?;
                 }
                 a.pg.batch_execute("BEGIN; SET LOCAL zdm.applying = 'on'")
                     .await?;
                 open = true;
                 a.statement(src, &schema, &query, &next).await?;
-                position = next;
-                last_ts = Some(timestamp);
-                let last_event_at = chrono::DateTime::from_timestamp(timestamp as i64, 0);
-                a.flush(
-                    Applied {
-                        position: &position,
-                        gtid: gtid.as_deref(),
-                        events,
-                        transactions,
-                        last_event_at,
-                    },
-                    &mut open,
-                )
-                .await?;
-                events = 0;
-                transactions = 0;
-                batch_started = None;
+                b.position = next;
+                b.last_ts = Some(timestamp);
+                b.commit(a, &mut open).await?;
             }
             Item::Heartbeat { position: head } => {
-                if !in_trx && batch_started.is_none() && rx.is_empty() {
-                    if head > position {
-                        // Only other databases' events in between: the position moves on.
-                        position = head.clone();
-                        a.flush(
-                            Applied {
-                                position: &position,
-                                gtid: gtid.as_deref(),
-                                events: 0,
-                                transactions: 0,
-                                last_event_at: None,
-                            },
-                            &mut open,
-                        )
-                        .await?;
+                if in_trx || b.started.is_some() || !rx.is_empty() {
+                    continue;
+                }
+                if head > b.position {
+                    // Only other databases' events in between: the position moves on.
+                    b.position = head.clone();
+                    b.commit(a, &mut open).await?;
+                }
+                if last_caught_up.elapsed() >= Duration::from_millis(500) {
+                    let elapsed = sampled_at.elapsed().as_secs_f64().max(0.001);
+                    let stats =
+                        serde_json::json!({ "events_per_second": b.since_sample as f64 / elapsed });
+                    b.since_sample = 0;
+                    sampled_at = Instant::now();
+                    last_caught_up = Instant::now();
+                    if job::caught_up(&a.pg, a.ledger, &a.job_id, Some(&head), &stats).await? {
+                        return Ok(FollowEnd::StopRequested);
                     }
-                    if last_caught_up.elapsed() >= Duration::from_millis(500) {
-                        let elapsed = rate_window.0.elapsed().as_secs_f64().max(0.001);
-                        let stats = serde_json::json!({ "events_per_second": rate_window.1 as f64 / elapsed });
-                        rate_window = (Instant::now(), 0);
-                        last_caught_up = Instant::now();
-                        if job::caught_up(&a.pg, a.ledger, &a.job_id, Some(&head), &stats).await? {
-                            return Ok(FollowEnd::StopRequested);
-                        }
-                    }
-                    if goal.is_some_and(|g| &position >= g) {
-                        return Ok(FollowEnd::CaughtUp);
-                    }
+                }
+                if reached(&b) {
+                    return Ok(FollowEnd::CaughtUp);
                 }
             }
         }

@@ -270,19 +270,38 @@ pub async fn set_phase(
     Ok(())
 }
 
+/// The job's boolean flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    IndexesBuilt,
+    Converged,
+    ConstraintsBuilt,
+    StopRequested,
+}
+
+impl Flag {
+    fn column(self) -> &'static str {
+        match self {
+            Flag::IndexesBuilt => "indexes_built",
+            Flag::Converged => "converged",
+            Flag::ConstraintsBuilt => "constraints_built",
+            Flag::StopRequested => "stop_requested",
+        }
+    }
+}
+
 pub async fn set_flag(
     c: &impl GenericClient,
     ledger: &Ledger,
     id: &str,
-    column: &str,
+    flag: Flag,
     value: bool,
 ) -> Result<()> {
-    let column = match column {
-        "indexes_built" | "converged" | "constraints_built" | "stop_requested" => column,
-        other => return Err(Error::Refused(format!("not a job flag: {other}"))),
-    };
     c.execute(
-        &ledger.sql(&format!("UPDATE {{s}}.move_jobs SET {column} = $2, updated_at = clock_timestamp() WHERE id = $1")),
+        &ledger.sql(&format!(
+            "UPDATE {{s}}.move_jobs SET {} = $2, updated_at = clock_timestamp() WHERE id = $1",
+            flag.column()
+        )),
         &[&id, &value],
     )
     .await?;

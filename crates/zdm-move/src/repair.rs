@@ -12,13 +12,11 @@ use tokio_postgres::types::ToSql;
 use zdm_core::ident::{quote_ident, quote_qualified};
 use zdm_mysql::trace::quote_ident as my_ident;
 
-/// What to do for one key (its values as `zdm verify` prints them, in key order).
+/// One key to repair (its values as `zdm verify` prints them, in key order). What is written
+/// is decided by the source at repair time: its row, or a delete when it has none.
 #[derive(Debug, Clone)]
 pub struct Fix {
     pub key: Vec<String>,
-    /// Verification saw the row as extra on the target. (What is written is decided by the
-    /// source at repair time: its row, or a delete when it has none.)
-    pub extra: bool,
 }
 
 /// Repairs `fixes` of source table `table`; returns how many rows were written or deleted.

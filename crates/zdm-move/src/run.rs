@@ -244,12 +244,12 @@ pub async fn start(e: &Endpoints<'_>, opts: &StartOptions) -> Result<Job> {
     });
     zdm_pg::runner_lock::acquire(&c, &format!("{}/move/{id_guess}", e.ledger.schema())).await?;
     let mut job = create_or_resume(e, &c, opts).await?;
-    job::set_flag(&c, e.ledger, &job.id, "stop_requested", false).await?;
+    job::set_flag(&c, e.ledger, &job.id, job::Flag::StopRequested, false).await?;
     let result = drive(e, &c, &mut job, opts).await;
     match &result {
         Ok(JobPhase::Stopped) => {
             job::set_phase(&c, e.ledger, &job.id, JobPhase::Stopped, None).await?;
-            job::set_flag(&c, e.ledger, &job.id, "stop_requested", false).await?;
+            job::set_flag(&c, e.ledger, &job.id, job::Flag::StopRequested, false).await?;
             job::event(
                 &c,
                 e.ledger,
@@ -340,7 +340,7 @@ async fn drive(
         )
         .await?;
         target::sync_identities(c, &job.plan).await?;
-        job::set_flag(c, e.ledger, &job.id, "indexes_built", true).await?;
+        job::set_flag(c, e.ledger, &job.id, job::Flag::IndexesBuilt, true).await?;
         job::event(
             c,
             e.ledger,
@@ -416,7 +416,7 @@ async fn follow_with_constraints(
                         false,
                     )
                     .await?;
-                    job::set_flag(&c, &ledger, &id, "constraints_built", true).await?;
+                    job::set_flag(&c, &ledger, &id, job::Flag::ConstraintsBuilt, true).await?;
                     job::event(
                         &c,
                         &ledger,
@@ -666,7 +666,7 @@ pub async fn stop(target: &ConnectionSpec, ledger: &Ledger, job_id: Option<&str>
         .await
         .map_err(zdm_pg::Error::from)?;
     let job = job::find(&c, ledger, job_id).await?;
-    job::set_flag(&c, ledger, &job.id, "stop_requested", true).await?;
+    job::set_flag(&c, ledger, &job.id, job::Flag::StopRequested, true).await?;
     job::event(
         &c,
         ledger,

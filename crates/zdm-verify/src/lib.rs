@@ -34,6 +34,9 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Differing buckets whose rows are fetched and compared together.
+const ROW_GROUP_BUCKETS: usize = 16;
+
 /// How names on the source map to the target (a move's plan), by default the same names.
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
@@ -298,10 +301,12 @@ async fn verify_table(
     }
     let mut differences = Vec::new();
     let mut count = 0;
-    if !diff.is_empty() {
+    // Rows of differing buckets are fetched a few buckets at a time: memory stays bounded by
+    // that group's rows even when a whole table differs.
+    for group in diff.chunks(ROW_GROUP_BUCKETS) {
         let (ra, rb) = tokio::try_join!(
-            source.rows(&p.src, Some(&diff)),
-            target.rows(&p.dst, Some(&diff))
+            source.rows(&p.src, Some(group)),
+            target.rows(&p.dst, Some(group))
         )?;
         let mut tmap: HashMap<String, Vec<Option<String>>> = rb.into_iter().collect();
         let sensitive = |c: &str| {

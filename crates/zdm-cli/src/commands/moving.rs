@@ -227,7 +227,6 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
                                 .iter()
                                 .map(|k| d.key.get(k).cloned().unwrap_or_default())
                                 .collect(),
-                            extra: d.kind == "extra",
                         })
                         .collect();
                     if !fixes.is_empty() {

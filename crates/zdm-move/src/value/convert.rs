@@ -5,7 +5,7 @@
 
 use super::pg::{numeric_parts, PgValue};
 use crate::convert::{ColumnPlan, ValueKind};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use mysql_async::Value;
 
 /// Where the value was read: binlog images carry text in the column's charset, ENUM as its
@@ -537,6 +537,3 @@ fn parse_time_text(t: &str) -> Option<(bool, i64)> {
     };
     Some((neg, ((h * 60 + m) * 60 + s) * 1_000_000 + us))
 }
-
-#[allow(dead_code)]
-fn _unused(_: NaiveTime) {}
