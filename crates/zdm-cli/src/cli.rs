@@ -88,6 +88,15 @@ pub struct Global {
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Long-running commands (migrate, start, resume, complete, move start/resume/verify):
+    /// serve live /metrics, /healthz, /readyz, /api/status and the status page here while they
+    /// run (e.g. 127.0.0.1:9732). Off loopback it needs --token.
+    #[arg(long, env = "ZDM_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Token `zdm serve` and --metrics-listen require (bearer header or cookie); required on any
+    /// address but loopback.
+    #[arg(long, env = "ZDM_SERVE_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
     /// Log format on stderr; `json` emits the audit events as JSON lines.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -210,6 +219,25 @@ pub enum Command {
     /// Prove two databases hold the same rows (MySQL/MariaDB or PostgreSQL on either side):
     /// exit 0 equal, 1 differences found (each listed with its key), other codes on errors.
     Verify(VerifyArgs),
+    /// Serve the ledger read-only over HTTP: Prometheus /metrics, /healthz, /readyz,
+    /// /api/status (JSON) and a live status page at /.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires --token (or ZDM_SERVE_TOKEN).
+    #[arg(long, env = "ZDM_SERVE_LISTEN", default_value = "127.0.0.1:9731")]
+    pub listen: std::net::SocketAddr,
+    /// /readyz answers 503 while a following move lags more than this (0s: lag never does).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub ready_max_lag: Duration,
+    /// /readyz stays 200 while a migration or move has failed.
+    #[arg(long)]
+    pub ready_ignore_failed: bool,
+    /// How often the ledger is read.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub refresh: Duration,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -607,6 +607,8 @@ pub struct StatusReport {
     pub events_per_second: Option<f64>,
     pub last_error: Option<String>,
     pub warnings: usize,
+    /// Times the change stream lost its connection and reconnected.
+    pub reconnects: i64,
 }
 
 pub async fn status(
@@ -628,6 +630,7 @@ pub async fn report(
     job: &Job,
 ) -> Result<StatusReport> {
     let tables = job::progress(c, ledger, job).await?;
+    let reconnects = job::reconnects(c, ledger, job).await?;
     Ok(StatusReport {
         job: job.id.clone(),
         source: job.source_url.clone(),
@@ -657,6 +660,7 @@ pub async fn report(
         events_per_second: job.stats.get("events_per_second").and_then(|v| v.as_f64()),
         last_error: job.last_error.clone(),
         warnings: job.plan.warnings.len(),
+        reconnects,
     })
 }
 

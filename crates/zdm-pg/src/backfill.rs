@@ -57,17 +57,71 @@ impl BackfillObserver for Quiet {
     fn end(&self, _: &str, _: u64) {}
 }
 
+/// Upper bounds (seconds) of the batch-duration histogram's buckets; the ledger stores one count
+/// per bucket plus one for longer batches (`backfill_progress.batch_buckets`).
+pub const BATCH_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Why a backfill waited instead of working (`throttled_seconds` keys, the metric's `cause`).
+pub const THROTTLE_DELAY: &str = "delay";
+
 struct Cursor {
     last_key: Option<serde_json::Value>,
     rows_done: i64,
     finished: bool,
+    stats: BatchStats,
+}
+
+/// What the ledger keeps about a table's batches for the metrics: counts, not samples.
+#[derive(Debug, Default, Clone)]
+struct BatchStats {
+    batches: i64,
+    seconds: f64,
+    buckets: Vec<i64>,
+    throttled: serde_json::Map<String, serde_json::Value>,
+    rows_per_second: Option<f64>,
+}
+
+impl BatchStats {
+    fn record(&mut self, took: Duration) {
+        let secs = took.as_secs_f64();
+        self.batches += 1;
+        self.seconds += secs;
+        self.buckets.resize(BATCH_BUCKETS.len() + 1, 0);
+        let i = BATCH_BUCKETS
+            .iter()
+            .position(|le| secs <= *le)
+            .unwrap_or(BATCH_BUCKETS.len());
+        self.buckets[i] += 1;
+    }
+
+    fn throttled(&mut self, cause: &str, waited: Duration) {
+        let before = self
+            .throttled
+            .get(cause)
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        self.throttled.insert(
+            cause.to_string(),
+            serde_json::json!(before + waited.as_secs_f64()),
+        );
+    }
+
+    /// Rows per second of wall time (pauses included), smoothed so one slow batch does not
+    /// swing the ETA.
+    fn rate(&mut self, rows: i64, wall: Duration) {
+        let now = rows as f64 / wall.as_secs_f64().max(0.001);
+        self.rows_per_second = Some(match self.rows_per_second {
+            Some(r) => 0.7 * r + 0.3 * now,
+            None => now,
+        });
+    }
 }
 
 async fn load_cursor(session: &Session, id: &str, table: &str) -> Result<Cursor> {
     let row = session
         .client
         .query_opt(
-            &session.ledger.sql("SELECT last_key, rows_done, finished FROM {s}.backfill_progress WHERE migration_id = $1 AND table_name = $2"),
+            &session.ledger.sql("SELECT last_key, rows_done, finished, batches, batch_seconds, batch_buckets, throttled_seconds, rows_per_second FROM {s}.backfill_progress WHERE migration_id = $1 AND table_name = $2"),
             &[&id, &table],
         )
         .await?;
@@ -76,11 +130,22 @@ async fn load_cursor(session: &Session, id: &str, table: &str) -> Result<Cursor>
             last_key: r.get(0),
             rows_done: r.get(1),
             finished: r.get(2),
+            stats: BatchStats {
+                batches: r.get(3),
+                seconds: r.get(4),
+                buckets: r.get(5),
+                throttled: match r.get::<_, serde_json::Value>(6) {
+                    serde_json::Value::Object(m) => m,
+                    _ => Default::default(),
+                },
+                rows_per_second: r.get(7),
+            },
         },
         None => Cursor {
             last_key: None,
             rows_done: 0,
             finished: false,
+            stats: BatchStats::default(),
         },
     })
 }
@@ -153,10 +218,13 @@ pub async fn run(
         zdm_core::planner::triggers::BACKFILL_SETTING
     );
     let progress_sql = session.ledger.sql(
-        "INSERT INTO {s}.backfill_progress (migration_id, table_name, last_key, rows_done, rows_total, finished) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (migration_id, table_name) DO UPDATE SET \
+        "INSERT INTO {s}.backfill_progress (migration_id, table_name, last_key, rows_done, rows_total, finished, \
+         started_at, batches, batch_seconds, batch_buckets, throttled_seconds, rows_per_second) \
+         VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(), $7, $8, $9, $10, $11) ON CONFLICT (migration_id, table_name) DO UPDATE SET \
          last_key = EXCLUDED.last_key, rows_done = EXCLUDED.rows_done, rows_total = EXCLUDED.rows_total, \
-         finished = EXCLUDED.finished, updated_at = clock_timestamp()",
+         finished = EXCLUDED.finished, batches = EXCLUDED.batches, batch_seconds = EXCLUDED.batch_seconds, \
+         batch_buckets = EXCLUDED.batch_buckets, throttled_seconds = EXCLUDED.throttled_seconds, \
+         rows_per_second = EXCLUDED.rows_per_second, updated_at = clock_timestamp()",
     );
     let relpages: i64 = if bf.key.is_none() {
         c.query_one("SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int)::bigint", &[&qt]).await?.get(0)
@@ -166,6 +234,8 @@ pub async fn run(
 
     let mut last_key = cursor.last_key;
     let mut done = cursor.rows_done;
+    let mut stats = cursor.stats;
+    let mut since_last = Instant::now();
     let mut rows = cfg.initial_rows.max(1);
     let total_i = total.map(|t| t as i64);
     let log = RetryLog {
@@ -221,18 +291,36 @@ pub async fn run(
                         )
                     };
                     let done_now = done + updated;
+                    // The stats as they are once this batch commits (a retried attempt starts
+                    // again from the committed ones).
+                    let mut s = stats.clone();
+                    s.record(began.elapsed());
+                    s.rate(updated, since_last.elapsed());
+                    let throttled = serde_json::Value::Object(s.throttled.clone());
                     c.execute(
                         &progress_sql,
-                        &[&id, &bf.table, &next, &done_now, &total_i, &end],
+                        &[
+                            &id,
+                            &bf.table,
+                            &next,
+                            &done_now,
+                            &total_i,
+                            &end,
+                            &s.batches,
+                            &s.seconds,
+                            &s.buckets,
+                            &throttled,
+                            &s.rows_per_second,
+                        ],
                     )
                     .await?;
-                    Ok::<_, tokio_postgres::Error>((updated, next, end))
+                    Ok::<_, tokio_postgres::Error>((updated, next, end, s))
                 })
                 .await
             },
         )
         .await;
-        let (updated, next, end) = match outcome {
+        let (updated, next, end, committed) = match outcome {
             Ok(v) => v,
             Err(RetryError::Failed(e)) | Err(RetryError::Exhausted { last: e, .. }) => {
                 return Err(e.into())
@@ -241,6 +329,8 @@ pub async fn run(
         };
         done += updated;
         last_key = next;
+        stats = committed;
+        since_last = Instant::now();
         observer.batch(&bf.table, done as u64, updated as u64);
         if end {
             break;
@@ -251,6 +341,7 @@ pub async fn run(
         rows = ((rows as f64 * factor) as i64).clamp(10, cfg.max_rows);
         if !cfg.delay.is_zero() {
             tokio::time::sleep(cfg.delay).await;
+            stats.throttled(THROTTLE_DELAY, cfg.delay);
         }
     }
     observer.end(&bf.table, done as u64);

@@ -144,7 +144,7 @@ where
             "error": err.describe(),
         }));
         log.ledger
-            .event(log.client, event)
+            .lock_retry(log.client, event)
             .await
             .map_err(RetryError::Ledger)?;
         tokio::time::sleep(delay).await;

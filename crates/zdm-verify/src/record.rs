@@ -86,3 +86,47 @@ pub async fn last(c: &Client, ledger: &Ledger, job_id: Option<&str>) -> Result<O
         finished_at: r.get(5),
     }))
 }
+
+/// The latest run of each job (and of runs outside any job, `job: None`), for the status page
+/// and the metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub job: Option<String>,
+    pub equal: bool,
+    pub differences: i64,
+    pub rows_compared: i64,
+    pub rows_per_second: Option<f64>,
+    pub error: Option<String>,
+    /// `[{name, source_rows, target_rows, differences}]`.
+    pub tables: serde_json::Value,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn latest_runs(c: &Client, ledger: &Ledger) -> Result<Vec<RunSummary>> {
+    let rows = c
+        .query(
+            &ledger.sql(
+                "SELECT DISTINCT ON (job_id) job_id, equal, differences, rows_compared, \
+                 rows_compared / nullif(extract(epoch FROM finished_at - started_at)::float8, 0), \
+                 error, tables, started_at, finished_at \
+                 FROM {s}.verify_runs ORDER BY job_id, id DESC",
+            ),
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| RunSummary {
+            job: r.get(0),
+            equal: r.get(1),
+            differences: r.get(2),
+            rows_compared: r.get(3),
+            rows_per_second: r.get(4),
+            error: r.get(5),
+            tables: r.get(6),
+            started_at: r.get(7),
+            finished_at: r.get(8),
+        })
+        .collect())
+}

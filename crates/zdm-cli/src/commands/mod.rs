@@ -6,6 +6,7 @@ pub mod lint;
 mod lint_trace;
 mod migrate;
 mod moving;
+mod serve;
 mod status;
 pub mod verify;
 
@@ -121,6 +122,7 @@ impl Context {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context { global: cli.global };
+    let _metrics = serve::metrics_listen(&ctx, &cli.command).await?;
     match cli.command {
         Command::Init => init(&ctx).await,
         Command::New { name, sql } => new(&ctx, &name, sql),
@@ -159,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lint(args) => lint::lint(&ctx, &args).await,
         Command::Move(cmd) => moving::run(&ctx, cmd).await,
         Command::Verify(args) => verify::verify(&ctx, &args).await,
+        Command::Serve(args) => serve::serve(&ctx, &args).await,
     }
 }
 

@@ -106,6 +106,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// A lock-timeout retry: its event, and the migration's retry count (one statement, so the
+    /// count and the log agree).
+    pub async fn lock_retry(&self, c: &Client, e: NewEvent) -> Result<()> {
+        c.execute(
+            &self.sql(
+                "WITH e AS (INSERT INTO {s}.events (migration_id, phase, level, message, details) \
+                 VALUES ($1, $2, $3, $4, $5)) \
+                 UPDATE {s}.migrations SET lock_retries = lock_retries + 1 WHERE id = $1",
+            ),
+            &[&e.migration_id, &e.phase.as_str(), &e.level.as_str(), &e.message, &e.details],
+        )
+        .await?;
+        emit(&e);
+        Ok(())
+    }
+
     /// Events in order, optionally of one migration, the most recent `limit` of them.
     pub async fn events(
         &self,

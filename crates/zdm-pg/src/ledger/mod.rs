@@ -3,6 +3,7 @@
 //! state changes go through [`transitions`] only.
 
 pub mod events;
+pub mod figures;
 pub mod schema;
 pub mod transitions;
 

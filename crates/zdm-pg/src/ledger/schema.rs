@@ -171,6 +171,88 @@ CREATE TABLE {s}.verify_runs (
 );
 CREATE INDEX verify_runs_job_idx ON {s}.verify_runs (job_id, id);
 "#,
+    // 6: observability. Backfill batches record their rate, a duration histogram (counts per
+    // bucket of `backfill::BATCH_BUCKETS`, not cumulative) and the time spent throttled by cause;
+    // lock-timeout retries are counted on the migration. `progress` and `health()` let a DBA see
+    // from psql what `zdm serve` shows. They read only ledger tables, so a later step that changes
+    // those tables must CREATE OR REPLACE them too.
+    r#"
+ALTER TABLE {s}.backfill_progress
+    ADD COLUMN started_at        timestamptz,
+    ADD COLUMN rows_per_second   double precision,
+    ADD COLUMN batches           bigint NOT NULL DEFAULT 0,
+    ADD COLUMN batch_seconds     double precision NOT NULL DEFAULT 0,
+    ADD COLUMN batch_buckets     bigint[] NOT NULL DEFAULT '{}',
+    ADD COLUMN throttled_seconds jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE {s}.migrations ADD COLUMN lock_retries bigint NOT NULL DEFAULT 0;
+CREATE VIEW {s}.progress AS
+SELECT 'migration'::text AS kind,
+       m.id,
+       b.table_name,
+       m.state,
+       CASE WHEN m.state = 'failed' THEN m.failed_phase
+            WHEN m.state = 'running' AND b.table_name IS NOT NULL AND NOT b.finished THEN 'backfill'
+            ELSE m.state END AS phase,
+       b.rows_done,
+       b.rows_total AS rows_estimated,
+       b.rows_per_second,
+       CASE WHEN m.state = 'running' AND NOT b.finished AND b.rows_per_second > 0
+            THEN greatest(b.rows_total - b.rows_done, 0) / b.rows_per_second END AS eta_seconds,
+       NULL::double precision AS lag_seconds,
+       m.last_error,
+       coalesce(b.updated_at, m.updated_at) AS updated_at
+  FROM {s}.migrations m
+  LEFT JOIN {s}.backfill_progress b ON b.migration_id = m.id
+UNION ALL
+SELECT 'move', j.id, t.target_table, j.phase,
+       CASE WHEN j.phase <> 'copying' THEN j.phase
+            WHEN c.total > 0 AND c.done = c.total THEN 'copied'
+            ELSE 'copying' END,
+       c.rows_copied, t.rows_estimated, c.rate,
+       CASE WHEN j.phase = 'copying' AND c.done < c.total AND c.rate > 0
+            THEN greatest(t.rows_estimated - c.rows_copied, 0) / c.rate END,
+       CASE WHEN j.phase = 'following'
+            THEN greatest(extract(epoch FROM clock_timestamp() - greatest(j.last_event_at, j.caught_up_at))::float8, 0) END,
+       j.last_error,
+       j.updated_at
+  FROM {s}.move_jobs j
+  JOIN {s}.move_tables t ON t.job_id = j.id
+  CROSS JOIN LATERAL (
+      SELECT coalesce(sum(ch.rows_copied), 0)::bigint AS rows_copied,
+             count(*) FILTER (WHERE ch.state = 'done') AS done,
+             count(*) AS total,
+             -- Rows finished in the last five minutes (or since the job began, if sooner).
+             coalesce(sum(ch.rows_copied) FILTER (WHERE ch.done_at > clock_timestamp() - interval '5 minutes'), 0)
+               / greatest(least(300, extract(epoch FROM clock_timestamp() - j.created_at)::float8), 1) AS rate
+        FROM {s}.move_chunks ch
+       WHERE ch.job_id = t.job_id AND ch.source_table = t.source_table) c;
+CREATE FUNCTION {s}.health(OUT status text, OUT details jsonb)
+    LANGUAGE sql STABLE AS $fn$
+WITH m AS (
+    SELECT count(*) FILTER (WHERE state = 'failed') AS failed,
+           count(*) FILTER (WHERE state IN ('running', 'expanded', 'completing', 'rolling_back')) AS in_flight,
+           coalesce(jsonb_agg(jsonb_build_object('migration', id, 'phase', failed_phase, 'error', last_error))
+                    FILTER (WHERE state = 'failed'), '[]') AS failures
+      FROM {s}.migrations
+), j AS (
+    SELECT count(*) FILTER (WHERE phase = 'failed') AS failed,
+           count(*) FILTER (WHERE phase IN ('copying', 'following')) AS active,
+           max(greatest(extract(epoch FROM clock_timestamp() - greatest(last_event_at, caught_up_at))::float8, 0))
+               FILTER (WHERE phase = 'following') AS max_lag,
+           coalesce(jsonb_agg(jsonb_build_object('move', id, 'error', last_error))
+                    FILTER (WHERE phase = 'failed'), '[]') AS failures
+      FROM {s}.move_jobs
+)
+SELECT CASE WHEN m.failed + j.failed > 0 THEN 'failed'
+            WHEN m.in_flight + j.active > 0 THEN 'running'
+            ELSE 'healthy' END,
+       jsonb_build_object('migrations_failed', m.failed, 'migrations_in_flight', m.in_flight,
+                          'moves_failed', j.failed, 'moves_active', j.active,
+                          'max_lag_seconds', j.max_lag,
+                          'failures', m.failures || j.failures)
+  FROM m, j
+$fn$;
+"#,
 ];
 
 /// The ledger version this build of zdm writes.

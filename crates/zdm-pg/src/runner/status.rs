@@ -50,26 +50,50 @@ pub struct BackfillStatus {
     /// The planner's estimate when the backfill began.
     pub rows_estimated: Option<i64>,
     pub finished: bool,
+    /// Recent rate, pauses included (ledgers from before version 6 have none).
+    pub rows_per_second: Option<f64>,
+    /// Seconds left at that rate, while unfinished.
+    pub eta_seconds: Option<f64>,
 }
 
 async fn backfill_status(
     client: &Client,
     ledger: &Ledger,
     id: &str,
+    version: Option<i32>,
 ) -> Result<Vec<BackfillStatus>> {
+    let rate = if version >= Some(crate::ledger::figures::SINCE_VERSION) {
+        "rows_per_second"
+    } else {
+        "NULL::float8"
+    };
     let rows = client
         .query(
-            &ledger.sql("SELECT table_name, rows_done, rows_total, finished FROM {s}.backfill_progress WHERE migration_id = $1 ORDER BY table_name"),
+            &ledger.sql(&format!("SELECT table_name, rows_done, rows_total, finished, {rate} FROM {{s}}.backfill_progress WHERE migration_id = $1 ORDER BY table_name")),
             &[&id],
         )
         .await?;
     Ok(rows
         .iter()
-        .map(|r| BackfillStatus {
-            table: r.get(0),
-            rows_done: r.get(1),
-            rows_estimated: r.get(2),
-            finished: r.get(3),
+        .map(|r| {
+            let rows_done: i64 = r.get(1);
+            let rows_estimated: Option<i64> = r.get(2);
+            let finished: bool = r.get(3);
+            let rows_per_second: Option<f64> = r.get(4);
+            let eta_seconds = match (finished, rows_estimated, rows_per_second) {
+                (false, Some(total), Some(rate)) if rate > 0.0 => {
+                    Some((total - rows_done).max(0) as f64 / rate)
+                }
+                _ => None,
+            };
+            BackfillStatus {
+                table: r.get(0),
+                rows_done,
+                rows_estimated,
+                finished,
+                rows_per_second,
+                eta_seconds,
+            }
         })
         .collect())
 }
@@ -125,7 +149,7 @@ pub async fn status(
         let file = files.iter().find(|f| f.id == r.id);
         let interrupted = r.state.is_in_flight() && !running_now;
         let backfill = if r.kind == "operations" && r.state != MigrationState::Completed {
-            backfill_status(client, ledger, &r.id).await?
+            backfill_status(client, ledger, &r.id, version).await?
         } else {
             Vec::new()
         };
