@@ -77,3 +77,18 @@ ensure_rust_tools() {
         cargo install --locked cargo-nextest >/dev/null
     fi
 }
+
+# The observability tests: promtool (rules, exposition), headless Chromium + ChromeDriver (the
+# status page), Python's prometheus_client (a strict OpenMetrics parser).
+ensure_observability_tools() {
+    local missing=()
+    command -v promtool >/dev/null || missing+=(prometheus)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+    if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+        log "installing prometheus_client from PyPI"
+        python3 -m pip install -q prometheus_client >/dev/null 2>&1 \
+            || python3 -m pip install -q --break-system-packages prometheus_client >/dev/null
+    fi
+}

@@ -234,13 +234,14 @@ pub async fn list(c: &impl GenericClient, ledger: &Ledger) -> Result<Vec<Job>> {
 
 /// How often the change stream had to reconnect (each is an event with a `reconnect` count).
 pub async fn reconnects(c: &impl GenericClient, ledger: &Ledger, job: &Job) -> Result<i64> {
-    Ok(c
-        .query_one(
-            &ledger.sql("SELECT count(*) FROM {s}.events WHERE migration_id = $1 AND details ? 'reconnect'"),
-            &[&job.event_id()],
-        )
-        .await?
-        .get(0))
+    Ok(c.query_one(
+        &ledger.sql(
+            "SELECT count(*) FROM {s}.events WHERE migration_id = $1 AND details ? 'reconnect'",
+        ),
+        &[&job.event_id()],
+    )
+    .await?
+    .get(0))
 }
 
 /// The job named `id`, or the only job when `id` is None.

@@ -60,13 +60,21 @@ fn family(
 ) -> Result<(), std::fmt::Error> {
     let mut m = enc.encode_descriptor(name, help, unit.as_ref(), kind)?;
     for (labels, value) in series {
-        let mut e = m.encode_family(&labels)?;
-        match value {
-            Value::Gauge(v) => e.encode_gauge(&v)?,
-            Value::Counter(v) => e.encode_counter::<NoLabelSet, _, f64>(&v, None)?,
+        // A series without labels is written bare (`name 1`, not `name{} 1`).
+        if labels.is_empty() {
+            write_value(&mut m, value)?;
+        } else {
+            write_value(&mut m.encode_family(&labels)?, value)?;
         }
     }
     Ok(())
+}
+
+fn write_value(e: &mut MetricEncoder, value: Value) -> Result<(), std::fmt::Error> {
+    match value {
+        Value::Gauge(v) => e.encode_gauge(&v),
+        Value::Counter(v) => e.encode_counter::<NoLabelSet, _, f64>(&v, None),
+    }
 }
 
 fn gauge(
@@ -76,7 +84,10 @@ fn gauge(
     unit: Option<Unit>,
     series: impl IntoIterator<Item = (Labels, f64)>,
 ) -> Result<(), std::fmt::Error> {
-    let series = series.into_iter().map(|(l, v)| (l, Value::Gauge(v))).collect();
+    let series = series
+        .into_iter()
+        .map(|(l, v)| (l, Value::Gauge(v)))
+        .collect();
     family(enc, name, help, unit, MetricType::Gauge, series)
 }
 
@@ -440,19 +451,15 @@ impl Collector {
             None,
             runs.iter().flat_map(|r| {
                 let j = r.job.as_deref().unwrap_or(STANDALONE_JOB).to_string();
-                r.tables
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(move |t| {
-                        (
-                            vec![
-                                ("move", j.clone()),
-                                ("table", t["name"].as_str().unwrap_or("").to_string()),
-                            ],
-                            t["differences"].as_f64().unwrap_or(0.0),
-                        )
-                    })
+                r.tables.as_array().into_iter().flatten().map(move |t| {
+                    (
+                        vec![
+                            ("move", j.clone()),
+                            ("table", t["name"].as_str().unwrap_or("").to_string()),
+                        ],
+                        t["differences"].as_f64().unwrap_or(0.0),
+                    )
+                })
             }),
         )?;
         gauge(

@@ -289,7 +289,12 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let (s, age) = shared.latest();
-    verdict(health::readiness(&s, age, shared.stale_after, &shared.ready))
+    verdict(health::readiness(
+        &s,
+        age,
+        shared.stale_after,
+        &shared.ready,
+    ))
 }
 
 async fn api_status(State(shared): State<Arc<Shared>>) -> Response {

@@ -84,7 +84,9 @@ impl Snapshot {
         self.moves
             .iter()
             .filter_map(|m| m.report.lag_seconds)
-            .fold(None, |acc: Option<f64>, l| Some(acc.map_or(l, |a| a.max(l))))
+            .fold(None, |acc: Option<f64>, l| {
+                Some(acc.map_or(l, |a| a.max(l)))
+            })
     }
 }
 
@@ -124,9 +126,7 @@ async fn read_in_transaction(
     files: &[MigrationFile],
 ) -> Result<Snapshot, ReadError> {
     let status = zdm_pg::runner::status::status(c, ledger, files).await?;
-    let current = status
-        .ledger_version
-        .is_some_and(|v| v >= SINCE_VERSION);
+    let current = status.ledger_version.is_some_and(|v| v >= SINCE_VERSION);
     let (health, figures, verify, rates) = if current {
         let (status, details) = ledger.health(c).await?;
         let rates = c

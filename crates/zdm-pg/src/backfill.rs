@@ -59,7 +59,9 @@ impl BackfillObserver for Quiet {
 
 /// Upper bounds (seconds) of the batch-duration histogram's buckets; the ledger stores one count
 /// per bucket plus one for longer batches (`backfill_progress.batch_buckets`).
-pub const BATCH_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const BATCH_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Why a backfill waited instead of working (`throttled_seconds` keys, the metric's `cause`).
 pub const THROTTLE_DELAY: &str = "delay";
@@ -174,7 +176,10 @@ pub async fn run(
         )
         .await?
         .get(0);
-    let total = estimate.filter(|e| *e >= 0.0).map(|e| e as u64);
+    let total = match estimate.filter(|e| *e >= 0.0) {
+        Some(e) => Some(e as u64),
+        None => unanalyzed_estimate(c, &qt).await?,
+    };
     observer.begin(&bf.table, cursor.rows_done as u64, total);
 
     let key_types: Vec<String> = match &bf.key {
@@ -346,6 +351,26 @@ pub async fn run(
     }
     observer.end(&bf.table, done as u64);
     Ok(done as u64)
+}
+
+/// A row estimate for a table never analyzed (`reltuples` -1, common right after a bulk load):
+/// small tables are counted, large ones sampled (1 % of their pages), never a full scan of a
+/// big table just for a progress bar.
+async fn unanalyzed_estimate(c: &tokio_postgres::Client, qt: &str) -> Result<Option<u64>> {
+    let pages: i64 = c
+        .query_one(
+            "SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int)::bigint",
+            &[&qt],
+        )
+        .await?
+        .get(0);
+    let sql = if pages <= 1000 {
+        format!("SELECT count(*) FROM {qt}")
+    } else {
+        format!("SELECT count(*) * 100 FROM {qt} TABLESAMPLE SYSTEM (1)")
+    };
+    let n: i64 = c.query_one(&sql, &[]).await?.get(0);
+    Ok(Some(n.max(0) as u64))
 }
 
 /// The newest transaction id whose rows the backfill must still compute itself.

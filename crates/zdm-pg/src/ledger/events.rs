@@ -115,7 +115,13 @@ impl Ledger {
                  VALUES ($1, $2, $3, $4, $5)) \
                  UPDATE {s}.migrations SET lock_retries = lock_retries + 1 WHERE id = $1",
             ),
-            &[&e.migration_id, &e.phase.as_str(), &e.level.as_str(), &e.message, &e.details],
+            &[
+                &e.migration_id,
+                &e.phase.as_str(),
+                &e.level.as_str(),
+                &e.message,
+                &e.details,
+            ],
         )
         .await?;
         emit(&e);

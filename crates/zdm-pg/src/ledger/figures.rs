@@ -44,7 +44,9 @@ impl Ledger {
     pub async fn figures(&self, c: &Client) -> Result<Figures> {
         let migrations = c
             .query(
-                &self.sql("SELECT id, state, lock_retries, duration_ms FROM {s}.migrations ORDER BY seq"),
+                &self.sql(
+                    "SELECT id, state, lock_retries, duration_ms FROM {s}.migrations ORDER BY seq",
+                ),
                 &[],
             )
             .await?
