@@ -13,6 +13,9 @@
 //! change capture applied rate and lag at fixed change rates. `zdm-bench verify [--rows N]`: zdm
 //! verify vs reladiff, MySQL→PG and PG→PG, equal and one changed value.
 //!
+//! `zdm-bench serve [--migrations 200] [--events 100000] [--clients 8] [--seconds 5]`:
+//! `/metrics` and `/api/status` latency over a large ledger, `/healthz` as the baseline.
+//!
 //! Uses the server of ZDM_TEST_DATABASE_URL; each scenario gets a fresh database.
 
 mod backfill;
@@ -20,6 +23,7 @@ mod lint;
 mod load;
 mod moving;
 mod process;
+mod serve;
 mod verify;
 
 fn arg(name: &str, default: &str) -> String {
@@ -102,8 +106,17 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Some("serve") => {
+            serve::run(
+                arg("--migrations", "200").parse()?,
+                arg("--events", "100000").parse()?,
+                arg("--clients", "8").parse()?,
+                arg("--seconds", "5").parse()?,
+            )
+            .await
+        }
         _ => {
-            eprintln!("usage: zdm-bench verify [--rows N] [--zdm PATH] [--reladiff PATH] | move-copy [--rows N] [--zdm PATH] [--pgloader PATH] | move-cdc [--rates A,B] [--seconds S] [--zdm PATH] | backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
+            eprintln!("usage: zdm-bench serve [--migrations N] [--events N] [--clients N] [--seconds S] | verify [--rows N] [--zdm PATH] [--reladiff PATH] | move-copy [--rows N] [--zdm PATH] [--pgloader PATH] | move-cdc [--rates A,B] [--seconds S] [--zdm PATH] | backfill [--rows N,M] | live-load [--rows N] [--rate R] [--seconds S] [--batch-target-ms T] [--batch-delay-ms D] [--lock-timeout-ms L] [--repeat N] [--only zdm|naive] | lint [--statements N] [--files M] [--zdm PATH] [--squawk PATH] [--timeout S]");
             std::process::exit(2)
         }
     }

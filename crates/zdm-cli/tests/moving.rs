@@ -610,7 +610,13 @@ FLUSH BINARY LOGS",
 async fn lost_connections_are_resumed_and_an_idle_source_shows_no_lag() {
     let m = Move::new(LOAD_TABLE).await;
     load_rows(&m, 1000).await;
-    let mut start = m.spawn(&["move", "start"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut start = m.spawn(&["move", "start", "--metrics-listen", &listen]);
     m.wait_caught_up(60).await;
     // Cut both of zdm's connections: the binlog dump on the source, the apply session on the target.
     let mut c = m.mysql().await;
@@ -646,6 +652,33 @@ DELETE FROM items WHERE id > 900",
         s["lag_seconds"].as_f64().unwrap() < 2.5,
         "idle source looks lagged: {s:#}"
     );
+    // The running command's own metrics say the same.
+    let text = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        value(r#"zdm_move_phase{move="shop",phase="following"}"#),
+        1.0
+    );
+    assert_eq!(value(r#"zdm_move_converged{move="shop"}"#), 1.0);
+    assert_eq!(
+        value(r#"zdm_move_rows_copied_total{move="shop",table="items"}"#),
+        1000.0
+    );
+    assert!(value(r#"zdm_move_applied_events_total{move="shop"}"#) >= 200.0);
+    assert!(value(r#"zdm_move_reconnects_total{move="shop"}"#) >= 1.0);
+    assert!(value(r#"zdm_move_lag_seconds{move="shop"}"#) < 2.5);
     kill9(&mut start);
 }
 

@@ -568,3 +568,43 @@ async fn deploy_dashboard_and_alert_rules_match_the_exported_metrics() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verification_reaches_the_metrics_and_the_page_data() {
+    let env = Env::new().await;
+    let source = zdm_testkit::TestDb::create().await;
+    let setup = "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 500) g";
+    source.connect().await.batch_execute(setup).await.unwrap();
+    let target = env.db.connect().await;
+    target.batch_execute(setup).await.unwrap();
+    target
+        .batch_execute("UPDATE t SET v = 'changed' WHERE id = 7")
+        .await
+        .unwrap();
+    assert_eq!(env.run(&["init"]).await.code, 0);
+    let r = env
+        .run(&["verify", "--source", &source.url, "--target", &env.db.url])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    let serve = Listening::spawn(&env, &["serve", "--listen", "127.0.0.1:0"], &[]);
+    let metrics = get(&format!("{}/metrics", serve.url)).await.body;
+    assert_eq!(
+        sample(&metrics, r#"zdm_verify_equal{move="standalone"}"#),
+        Some(0.0),
+        "{metrics}"
+    );
+    let differing: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with(r#"zdm_verify_differences{move="standalone""#))
+        .collect();
+    assert_eq!(differing.len(), 1, "{metrics}");
+    assert!(differing[0].ends_with(" 1.0"), "{differing:?}");
+    assert_eq!(
+        sample(&metrics, r#"zdm_verify_rows_compared{move="standalone"}"#),
+        Some(500.0)
+    );
+    assert_valid_exposition(&metrics);
+    let api = get(&format!("{}/api/status", serve.url)).await.json();
+    assert_eq!(api["verify"][0]["equal"], false);
+    assert_eq!(api["verify"][0]["differences"], 1);
+}
