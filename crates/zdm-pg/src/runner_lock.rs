@@ -1,6 +1,6 @@
 //! One runner at a time: a session-level advisory lock keyed on the ledger schema. It is taken
-//! with `pg_try_advisory_lock`, never waited for, so a second runner fails at once and says who
-//! holds the lock. The server releases it when the holder's session ends, including on kill -9.
+//! with `pg_try_advisory_lock`, never queued for, so a second runner fails within a second and
+//! says who holds the lock. The server releases it when the holder's session ends, including on kill -9.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -32,8 +32,25 @@ impl fmt::Display for LockHolder {
     }
 }
 
+/// How long a held lock is tried again before it counts as held. A runner that has just exited
+/// still holds the lock until its backend notices the closed connection (a few milliseconds,
+/// more on a loaded server): `zdm repair && zdm migrate` must not see a phantom second runner.
+const RELEASE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Take the runner lock on `client`'s session or fail with [`Error::Locked`].
 pub async fn acquire(client: &Client, schema: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + RELEASE_GRACE;
+    loop {
+        match try_acquire(client, schema).await {
+            Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn try_acquire(client: &Client, schema: &str) -> Result<()> {
     let got: bool = client
         .query_one(
             "SELECT pg_try_advisory_lock($1, hashtext($2))",
