@@ -11,12 +11,13 @@
 //! missing, extra or changed row and the changed columns.
 
 pub mod canon;
+mod copy_binary;
 pub mod record;
 pub mod side;
 
 use canon::{expr, pair_form, row_text, Form};
 use serde::Serialize;
-use side::{Buckets, Exprs, Side};
+use side::{Buckets, Exprs, RowHash, Side};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,7 @@ fn build_plan(
     t: &side::TableInfo,
     opts: &Options,
     colmap: Option<&BTreeMap<String, String>>,
+    hash: RowHash,
 ) -> Result<Plan> {
     let key: Vec<String> = opts.key.clone().unwrap_or_else(|| s.key.clone());
     if key.is_empty() {
@@ -228,8 +230,7 @@ fn build_plan(
             columns: src_cols.clone(),
             json: json.clone(),
             int_key: int_key.as_ref().map(|k| k.0.clone()),
-            pg_pair: source.engine() == canon::Engine::Postgres
-                && target.engine() == canon::Engine::Postgres,
+            hash,
         },
         dst: Exprs {
             table: t.name.clone(),
@@ -238,8 +239,7 @@ fn build_plan(
             columns: dst_cols,
             json,
             int_key: int_key.map(|k| k.1),
-            pg_pair: source.engine() == canon::Engine::Postgres
-                && target.engine() == canon::Engine::Postgres,
+            hash,
         },
         columns,
         forms,
@@ -405,6 +405,16 @@ async fn verify_table(
     })
 }
 
+/// The cheapest row hash both sides can compute identically.
+async fn row_hash(source: &Side, target: &Side) -> Result<RowHash> {
+    use canon::Engine::Postgres;
+    if source.engine() == Postgres && target.engine() == Postgres {
+        return Ok(RowHash::PgHashtext);
+    }
+    let (a, b) = tokio::try_join!(source.has_crc64(), target.has_crc64())?;
+    Ok(if a && b { RowHash::Crc64 } else { RowHash::Md5 })
+}
+
 /// Compares the tables of `source` and `target`.
 pub async fn verify(
     source: &Side,
@@ -414,6 +424,8 @@ pub async fn verify(
 ) -> Result<Report> {
     let began = Instant::now();
     let (st, tt) = tokio::try_join!(source.tables(), target.tables())?;
+    let hash = row_hash(source, target).await?;
+    tracing::info!(?hash, "row hash");
     let mut plans = Vec::new();
     for s in &st {
         if !opts.tables.is_empty() && !opts.tables.iter().any(|n| n == &s.name) {
@@ -434,7 +446,7 @@ pub async fn verify(
                 s.name
             )));
         };
-        plans.push(build_plan(source, target, s, t, opts, colmap)?);
+        plans.push(build_plan(source, target, s, t, opts, colmap, hash)?);
     }
     for n in &opts.tables {
         if !st.iter().any(|s| &s.name == n) {
