@@ -829,6 +829,54 @@ async fn verify_finds_exactly_the_changed_value_of_every_type() {
         .await
         .unwrap();
     }
+    // PostgreSQL → PostgreSQL over the moved types (same types on both sides: their own
+    // text forms): equal first, then each change found as that column only.
+    c.batch_execute("CREATE SCHEMA copy; CREATE TABLE copy.types (LIKE shop.types INCLUDING ALL); INSERT INTO copy.types SELECT * FROM shop.types")
+        .await
+        .unwrap();
+    let pg_pg = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--json",
+            "--rechecks",
+            "0",
+            "--tables",
+            "types",
+            "--source",
+            &m.db.url,
+            "--source-schema",
+            "shop",
+            "--target",
+            &m.db.url,
+            "--target-schema",
+            "copy",
+        ];
+        args.extend_from_slice(extra);
+        let r = m.run(&args);
+        let v: serde_json::Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}"));
+        (r.code, v)
+    };
+    let (code, rep) = pg_pg(&[]);
+    assert_eq!(code, 0, "PG→PG equal: {rep:#}");
+    for (col, new) in changes {
+        c.batch_execute(&format!("UPDATE copy.types SET {col} = {new} WHERE id = 1"))
+            .await
+            .unwrap();
+        let (code, rep) = pg_pg(&[]);
+        assert_eq!(code, 1, "PG→PG {col}: {rep:#}");
+        let diffs = rep["tables"][0]["differences"].as_array().unwrap();
+        assert_eq!(diffs.len(), 1, "PG→PG {col}: {rep:#}");
+        assert_eq!(
+            diffs[0]["columns"],
+            serde_json::json!([col]),
+            "PG→PG {rep:#}"
+        );
+        c.batch_execute(&format!("UPDATE copy.types SET {col} = s.{col} FROM shop.types s WHERE s.id = 1 AND copy.types.id = 1"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(pg_pg(&[]).0, 0, "PG→PG after restoring every value");
     // JSON compared semantically: key order and number forms do not matter.
     c.batch_execute("UPDATE shop.types SET j = '{\"n\": [1.0, 2.5], \"u\": \"é\", \"k\": 12345678901234567890}' WHERE id = 1").await.unwrap();
     let (code, rep) = verify_json(&m, &["--tables", "types"]);

@@ -91,7 +91,12 @@ impl Reader {
         let start = self.pos;
         self.pos += at;
         let b = &self.buf[start..];
-        Ok(Some(spans.into_iter().map(|s| s.map(|(a, z)| &b[a..z])).collect()))
+        Ok(Some(
+            spans
+                .into_iter()
+                .map(|s| s.map(|(a, z)| &b[a..z]))
+                .collect(),
+        ))
     }
 }
 

@@ -183,7 +183,11 @@ fn build_plan(
                 "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
             ) || (t.data_type == "numeric" && t.scale == Some(0))
         };
-        if key.len() == 1 && form == Form::Number && integer(st) && integer(tt) {
+        if key.len() == 1
+            && matches!(form, Form::Number | Form::Native)
+            && integer(st)
+            && integer(tt)
+        {
             int_key = Some((source.quote(k), target.quote(tn)));
         }
     }
@@ -411,8 +415,12 @@ async fn row_hash(source: &Side, target: &Side) -> Result<RowHash> {
     if source.engine() == Postgres && target.engine() == Postgres {
         return Ok(RowHash::PgHashtext);
     }
-    let (a, b) = tokio::try_join!(source.has_crc64(), target.has_crc64())?;
-    Ok(if a && b { RowHash::Crc64 } else { RowHash::Md5 })
+    Ok(match tokio::try_join!(source.crc64(), target.crc64())? {
+        (Some(RowHash::Crc64 { one_pass: a }), Some(RowHash::Crc64 { one_pass: b })) => {
+            RowHash::Crc64 { one_pass: a && b }
+        }
+        _ => RowHash::Md5,
+    })
 }
 
 /// Compares the tables of `source` and `target`.

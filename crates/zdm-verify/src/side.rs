@@ -54,8 +54,10 @@ pub enum RowHash {
     /// `CRC32 | CRC32C << 32` (two independent polynomials, 64 bits): in the server on MariaDB
     /// (both are hardware-assisted there); on PostgreSQL, which has neither, zdm computes it
     /// over the same canonical text streamed by binary COPY. About twice as cheap as md5 on
-    /// MariaDB and a third of it on PostgreSQL.
-    Crc64,
+    /// MariaDB and a third of it on PostgreSQL. `one_pass`: MariaDB builds the row text once
+    /// (kept in a user variable for the second CRC) — used only when a probe showed the server
+    /// evaluates it in order; otherwise the text is built twice.
+    Crc64 { one_pass: bool },
     /// The first 60 bits of md5, in the server on both sides: for sources without CRC32C
     /// (MySQL, MariaDB before 10.8).
     Md5,
@@ -74,6 +76,21 @@ pub const MYSQL_SETUP: &[&str] = &[
     "SET NAMES utf8mb4",
     "SET SESSION group_concat_max_len = 1048576",
 ];
+
+/// A PostgreSQL session whose text output depends on nothing but the values: two servers with
+/// different defaults (time zone, date style, float digits) print equal values alike.
+async fn pg_session(spec: &zdm_pg::ConnectionSpec) -> Result<tokio_postgres::Client> {
+    let c = spec
+        .connect("zdm verify")
+        .await
+        .map_err(zdm_pg::Error::from)?;
+    c.batch_execute(
+        "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; \
+         SET extra_float_digits = 1; SET bytea_output = 'hex'",
+    )
+    .await?;
+    Ok(c)
+}
 
 impl Side {
     pub fn engine(&self) -> Engine {
@@ -147,10 +164,7 @@ impl Side {
                     .collect())
             }
             Side::Postgres { spec, schema } => {
-                let c = spec
-                    .connect("zdm verify")
-                    .await
-                    .map_err(zdm_pg::Error::from)?;
+                let c = pg_session(spec).await?;
                 let cols = c
                     .query(
                         "SELECT c.table_name::text, c.column_name::text, lower(c.data_type), c.numeric_scale::int8, c.character_maximum_length::int8 \
@@ -226,9 +240,14 @@ impl Side {
     fn row_hash(&self, e: &str, hash: RowHash) -> String {
         match (hash, self) {
             (RowHash::PgHashtext, _) => format!("hashtextextended({e}, 0)"),
-            (RowHash::Crc64, Side::Mysql { .. }) => format!("(CRC32({e}) | (CRC32C({e}) << 32))"),
+            (RowHash::Crc64 { one_pass: true }, Side::Mysql { .. }) => {
+                format!("(CRC32(@zdm_row := {e}) | (CRC32C(@zdm_row) << 32))")
+            }
+            (RowHash::Crc64 { .. }, Side::Mysql { .. }) => {
+                format!("(CRC32({e}) | (CRC32C({e}) << 32))")
+            }
             // Computed by zdm (`streamed_buckets`); never sent to the server.
-            (RowHash::Crc64, Side::Postgres { .. }) => String::new(),
+            (RowHash::Crc64 { .. }, Side::Postgres { .. }) => String::new(),
             (RowHash::Md5, Side::Mysql { .. }) => format!(
                 "CAST(CONV(SUBSTRING({}, 1, 15), 16, 10) AS UNSIGNED)",
                 self.md5(e)
@@ -239,20 +258,38 @@ impl Side {
         }
     }
 
-    /// Whether this side can compute [`RowHash::Crc64`] (PostgreSQL always can: zdm does it).
-    pub async fn has_crc64(&self) -> Result<bool> {
-        match self {
-            Side::Postgres { .. } => Ok(true),
-            Side::Mysql { spec, .. } => {
-                let mut c = spec.connect(MYSQL_SETUP).await?;
-                let ok = c
-                    .query_first::<Option<u64>, _>("SELECT CRC32C('zdm')")
-                    .await
-                    .is_ok();
-                let _ = c.disconnect().await;
-                Ok(ok)
-            }
+    /// Whether this side can compute [`RowHash::Crc64`] (PostgreSQL always can: zdm does it),
+    /// and whether in one pass (see [`RowHash::Crc64`]).
+    pub async fn crc64(&self) -> Result<Option<RowHash>> {
+        let Side::Mysql { spec, .. } = self else {
+            return Ok(Some(RowHash::Crc64 { one_pass: true }));
+        };
+        let mut c = spec.connect(MYSQL_SETUP).await?;
+        if c.query_first::<Option<u64>, _>("SELECT CRC32C('zdm')")
+            .await
+            .is_err()
+        {
+            let _ = c.disconnect().await;
+            return Ok(None);
         }
+        // The probe: the one-pass form over rows of different texts must sum to what the
+        // two-pass form (and zdm) compute.
+        let probe: Option<(Option<String>, Option<String>)> = c
+            .query_first(
+                "SELECT CAST(SUM(CRC32(@zdm_row := CONCAT(v, '-', n)) | (CRC32C(@zdm_row) << 32)) AS CHAR), \
+                        CAST(SUM(CRC32(CONCAT(v, '-', n)) | (CRC32C(CONCAT(v, '-', n)) << 32)) AS CHAR) \
+                 FROM (SELECT 'a' AS v, 1 AS n UNION ALL SELECT 'bc', 22 UNION ALL SELECT 'déf', 333) s",
+            )
+            .await
+            .map_err(zdm_mysql::Error::from)?;
+        let _ = c.disconnect().await;
+        let expected: u128 = ["a-1", "bc-22", "déf-333"]
+            .iter()
+            .map(|t| crc64(t.as_bytes()) as u128)
+            .sum();
+        let one_pass =
+            matches!(probe, Some((Some(a), Some(b))) if a == b && a == expected.to_string());
+        Ok(Some(RowHash::Crc64 { one_pass }))
     }
 
     /// MIN and MAX of an integer key, as integers.
@@ -270,18 +307,12 @@ impl Side {
         let bounds: Option<(Option<String>, Option<String>)> = match self {
             Side::Mysql { spec, .. } => {
                 let mut c = spec.connect(MYSQL_SETUP).await?;
-                let r = c
-                    .query_first(sql)
-                    .await
-                    .map_err(zdm_mysql::Error::from)?;
+                let r = c.query_first(sql).await.map_err(zdm_mysql::Error::from)?;
                 let _ = c.disconnect().await;
                 r
             }
             Side::Postgres { spec, .. } => {
-                let c = spec
-                    .connect("zdm verify")
-                    .await
-                    .map_err(zdm_pg::Error::from)?;
+                let c = pg_session(spec).await?;
                 let r = c.query_one(&sql, &[]).await?;
                 Some((r.get(0), r.get(1)))
             }
@@ -321,7 +352,8 @@ impl Side {
             return Ok(Buckets::new());
         };
         let row_text = self.concat(&[x.key.clone(), self.sep(), x.row.clone()]);
-        let streamed = matches!(self, Side::Postgres { .. }) && x.hash == RowHash::Crc64;
+        let streamed =
+            matches!(self, Side::Postgres { .. }) && matches!(x.hash, RowHash::Crc64 { .. });
         let query = |filter: &str| {
             if streamed {
                 return format!(
@@ -424,10 +456,7 @@ impl Side {
                 let _ = c.disconnect().await;
             }
             Side::Postgres { spec, .. } => {
-                let c = spec
-                    .connect("zdm verify")
-                    .await
-                    .map_err(zdm_pg::Error::from)?;
+                let c = pg_session(spec).await?;
                 let sql = sql.replace("AS CHAR)", "AS text)");
                 for r in c.query(&sql, &[]).await? {
                     let s: Option<String> = r.get(2);
@@ -445,10 +474,7 @@ impl Side {
             unreachable!("streamed buckets are PostgreSQL's");
         };
         tracing::debug!(%sql, "bucket copy");
-        let c = spec
-            .connect("zdm verify")
-            .await
-            .map_err(zdm_pg::Error::from)?;
+        let c = pg_session(spec).await?;
         let stream = c.copy_out(&sql).await?;
         pin_mut!(stream);
         let mut out = Buckets::new();
@@ -457,7 +483,9 @@ impl Side {
             reader.feed(&chunk?);
             while let Some(fields) = reader.next_tuple()? {
                 let [bucket, text] = fields[..] else {
-                    return Err(Error::Refused("a bucket COPY row without two fields".into()));
+                    return Err(Error::Refused(
+                        "a bucket COPY row without two fields".into(),
+                    ));
                 };
                 let bucket = String::from_utf8_lossy(bucket.unwrap_or_default()).into_owned();
                 let h = text.map(crc64).unwrap_or(0);
@@ -543,10 +571,7 @@ impl Side {
                 }
             }
             Side::Postgres { spec, .. } => {
-                let c = spec
-                    .connect("zdm verify")
-                    .await
-                    .map_err(zdm_pg::Error::from)?;
+                let c = pg_session(spec).await?;
                 let stream = c.query_raw(&sql, Vec::<String>::new()).await?;
                 pin_mut!(stream);
                 while let Some(r) = stream.next().await {
