@@ -162,6 +162,9 @@ fn build_plan(
     let mut key_src = Vec::new();
     let mut key_dst = Vec::new();
     let mut int_key = None;
+    // PostgreSQL on both sides: per column a typed hash (see `canon::pg_column_hash`).
+    let mut src_hashes = Vec::new();
+    let mut dst_hashes = Vec::new();
     for k in &key {
         let (_, st) = s
             .columns
@@ -200,10 +203,20 @@ fn build_plan(
         let both_jsonb = st.data_type == "jsonb" && tt.data_type == "jsonb";
         match pair_form(st, tt).map(|f| if both_jsonb { Form::Text } else { f }) {
             Ok(form) => {
+                let (sq, tq) = (source.quote(name), target.quote(tn));
+                let (se, te) = (
+                    expr(form, st, &sq, st.scale == tt.scale),
+                    expr(form, tt, &tq, st.scale == tt.scale),
+                );
+                if form != Form::Json {
+                    let i = columns.len();
+                    src_hashes.push(canon::pg_column_hash(form, st, &sq, &se, i));
+                    dst_hashes.push(canon::pg_column_hash(form, tt, &tq, &te, i));
+                }
                 columns.push(name.clone());
                 forms.push(form);
-                src_cols.push(expr(form, st, &source.quote(name), st.scale == tt.scale));
-                dst_cols.push(expr(form, tt, &target.quote(tn), st.scale == tt.scale));
+                src_cols.push(se);
+                dst_cols.push(te);
             }
             Err(e) => skipped.push(format!("{name}: {e}")),
         }
@@ -235,6 +248,7 @@ fn build_plan(
             json: json.clone(),
             int_key: int_key.as_ref().map(|k| k.0.clone()),
             hash,
+            pg_row_hash: xor(&src_hashes),
         },
         dst: Exprs {
             table: t.name.clone(),
@@ -244,11 +258,21 @@ fn build_plan(
             json,
             int_key: int_key.map(|k| k.1),
             hash,
+            pg_row_hash: xor(&dst_hashes),
         },
         columns,
         forms,
         skipped,
     })
+}
+
+/// The XOR of column hashes (`0` for a row without compared columns).
+fn xor(hashes: &[String]) -> String {
+    if hashes.is_empty() {
+        "0::int8".into()
+    } else {
+        format!("({})", hashes.join(" # "))
+    }
 }
 
 fn differing(a: &Buckets, b: &Buckets) -> Vec<String> {

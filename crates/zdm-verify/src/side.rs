@@ -44,12 +44,15 @@ pub struct Exprs {
     pub int_key: Option<String>,
     /// How a row's canonical text becomes the 64-bit number its bucket sums.
     pub hash: RowHash,
+    /// [`RowHash::PgHashtext`]: the row's hash from its columns' typed hashes.
+    pub pg_row_hash: String,
 }
 
 /// The row hash, chosen per run so both sides compute the same function at the least cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowHash {
-    /// Both sides PostgreSQL: `hashtextextended` in the server (64 bits, a third of md5's cost).
+    /// Both sides PostgreSQL: in the server, the XOR of the columns' 64-bit typed hashes
+    /// (`canon::pg_column_hash`), no row text printed at all.
     PgHashtext,
     /// `CRC32 | CRC32C << 32` (two independent polynomials, 64 bits): in the server on MariaDB
     /// (both are hardware-assisted there); on PostgreSQL, which has neither, zdm computes it
@@ -365,7 +368,11 @@ impl Side {
             format!(
                 "SELECT CAST(b AS CHAR), CAST(count(*) AS CHAR), CAST(sum(h) AS CHAR) FROM (SELECT {} AS b, {} AS h FROM {}{filter}) s GROUP BY b",
                 self.bucket(x),
-                self.row_hash(&row_text, x.hash),
+                if x.hash == RowHash::PgHashtext {
+                    x.pg_row_hash.clone()
+                } else {
+                    self.row_hash(&row_text, x.hash)
+                },
                 self.qualified(&x.table)
             )
         };
