@@ -42,6 +42,7 @@ impl Cli {
             Command::Verify(v) => {
                 return std::iter::once(v.source.clone())
                     .chain(v.target.clone())
+                    .chain(v.common.replica.iter().cloned())
                     .collect()
             }
             _ => None,
@@ -257,6 +258,20 @@ pub struct VerifyCommon {
     /// Tables compared at once.
     #[arg(long, default_value_t = 4)]
     pub parallel: usize,
+    /// Throttle: read each table in key ranges taking about this long, one at a time per side
+    /// (integer keys; e.g. 200ms). Default: a few large ranges at full speed.
+    #[arg(long, value_parser = parse_duration)]
+    pub batch_target: Option<Duration>,
+    /// Throttle: pause this long after each key range.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub pause: Duration,
+    /// Throttle: wait between key ranges while any --replica lags more than this.
+    #[arg(long, value_parser = parse_duration, requires = "replica")]
+    pub max_replica_lag: Option<Duration>,
+    /// A replica (mysql://… or postgres://… of a standby) whose lag --max-replica-lag watches;
+    /// repeatable.
+    #[arg(long, hide_env_values = true)]
+    pub replica: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

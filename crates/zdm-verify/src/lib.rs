@@ -12,12 +12,13 @@
 
 pub mod canon;
 mod copy_binary;
+pub mod throttle;
 pub mod record;
 pub mod side;
 
 use canon::{expr, pair_form, row_text, Form};
 use serde::Serialize;
-use side::{Buckets, Exprs, RowHash, Side};
+use side::{Buckets, Exprs, RowHash, Scan, Side};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ pub struct Mapping {
     pub tables: BTreeMap<String, (String, BTreeMap<String, String>)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub tables: Vec<String>,
     pub key: Option<Vec<String>>,
@@ -58,7 +59,13 @@ pub struct Options {
     /// At most this many differences are listed per table (all are counted).
     pub max_listed: usize,
     pub mapping: Option<Mapping>,
+    pub throttle: throttle::Throttle,
+    /// Told of each table's progress through its first pass.
+    pub progress: Option<Progress>,
 }
+
+/// `(table, source rows hashed so far, the source's row estimate)`.
+pub type Progress = std::sync::Arc<dyn Fn(&str, i64, i64) + Send + Sync>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -71,6 +78,8 @@ impl Default for Options {
             parallel: 4,
             max_listed: 1000,
             mapping: None,
+            throttle: Default::default(),
+            progress: None,
         }
     }
 }
@@ -109,6 +118,10 @@ pub struct Report {
     pub target: String,
     pub seconds: f64,
     pub rows_per_second: f64,
+    /// Time the throttle held the scans back (pauses, replica lag).
+    pub throttled_seconds: f64,
+    /// Times a replica's lag made the scan wait.
+    pub replica_waits: u64,
     pub tables: Vec<TableReport>,
 }
 
@@ -308,7 +321,28 @@ async fn verify_table(
     wait: Option<Wait>,
 ) -> Result<TableReport> {
     let began = Instant::now();
-    let (a, b) = tokio::try_join!(source.buckets(&p.src, None), target.buckets(&p.dst, None))?;
+    let estimate = match &opts.progress {
+        Some(_) => source.estimate_rows(&p.name).await.unwrap_or(0),
+        None => 0,
+    };
+    let report = |done: i64| {
+        if let Some(f) = &opts.progress {
+            f(&p.name, done, estimate);
+        }
+    };
+    report(0);
+    let first = Scan {
+        throttle: &opts.throttle,
+        progress: Some(&report),
+    };
+    let quiet = Scan {
+        throttle: &opts.throttle,
+        progress: None,
+    };
+    let (a, b) = tokio::try_join!(
+        source.buckets(&p.src, None, &first),
+        target.buckets(&p.dst, None, &quiet)
+    )?;
     let source_rows = a.values().map(|v| v.0).sum();
     let target_rows = b.values().map(|v| v.0).sum();
     let segments = a.len().max(b.len());
@@ -322,8 +356,8 @@ async fn verify_table(
             None => tokio::time::sleep(opts.recheck_wait).await,
         }
         let (a2, b2) = tokio::try_join!(
-            source.buckets(&p.src, Some(&diff)),
-            target.buckets(&p.dst, Some(&diff))
+            source.buckets(&p.src, Some(&diff), &quiet),
+            target.buckets(&p.dst, Some(&diff), &quiet)
         )?;
         diff = differing(&a2, &b2);
     }
@@ -520,6 +554,8 @@ pub async fn verify(
         target: target.describe(),
         seconds,
         rows_per_second: rows as f64 / seconds.max(1e-9),
+        throttled_seconds: opts.throttle.throttled().as_secs_f64(),
+        replica_waits: opts.throttle.lag_waits(),
         tables,
     })
 }

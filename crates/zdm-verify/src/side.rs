@@ -73,6 +73,16 @@ pub const BUCKET_DIGITS: usize = 3;
 pub const INT_BUCKETS: u32 = 4096;
 /// Concurrent range scans of one table (MySQL queries, PostgreSQL COPYs).
 const PARALLEL_SCANS: usize = 2;
+/// Key ranges of a MySQL full pass at full speed (cheap on the clustered key; more ranges,
+/// finer progress).
+const MYSQL_RANGES: i128 = 8;
+
+/// How a full pass runs: the throttle, and who hears of its progress (rows hashed so far).
+#[derive(Clone, Copy)]
+pub struct Scan<'a> {
+    pub throttle: &'a crate::throttle::Throttle,
+    pub progress: Option<&'a (dyn Fn(i64) + Send + Sync)>,
+}
 
 pub const MYSQL_SETUP: &[&str] = &[
     "SET time_zone = '+00:00'",
@@ -295,6 +305,50 @@ impl Side {
         Ok(Some(RowHash::Crc64 { one_pass }))
     }
 
+    /// The table's row estimate from the statistics (for progress; 0 when unknown).
+    pub async fn estimate_rows(&self, table: &str) -> Result<i64> {
+        match self {
+            Side::Mysql { spec, database } => {
+                let mut c = spec.connect(MYSQL_SETUP).await?;
+                let n: Option<Option<u64>> = c
+                    .exec_first(
+                        "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                        (database.as_str(), table),
+                    )
+                    .await
+                    .map_err(zdm_mysql::Error::from)?;
+                let _ = c.disconnect().await;
+                Ok(n.flatten().unwrap_or(0) as i64)
+            }
+            Side::Postgres { spec, .. } => {
+                let c = pg_session(spec).await?;
+                let n: Option<f32> = c
+                    .query_one(
+                        "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+                        &[&self.qualified(table)],
+                    )
+                    .await?
+                    .get(0);
+                Ok(n.unwrap_or(0.0).max(0.0) as i64)
+            }
+        }
+    }
+
+    /// The table's heap size in blocks, where TID range scans exist (PostgreSQL 14+).
+    async fn heap_blocks(&self, table: &str) -> Result<Option<i64>> {
+        let Side::Postgres { spec, .. } = self else {
+            return Ok(None);
+        };
+        let c = pg_session(spec).await?;
+        Ok(c.query_one(
+            "SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 \
+             THEN (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int)::int8 END",
+            &[&self.qualified(table)],
+        )
+        .await?
+        .get(0))
+    }
+
     /// MIN and MAX of an integer key, as integers.
     async fn int_key_bounds(&self, table: &str, k: &str) -> Result<Option<(i128, i128)>> {
         let sql = match self {
@@ -350,7 +404,12 @@ impl Side {
     }
 
     /// Per-bucket counts and sums, for all buckets or only `only`.
-    pub async fn buckets(&self, x: &Exprs, only: Option<&[String]>) -> Result<Buckets> {
+    pub async fn buckets(
+        &self,
+        x: &Exprs,
+        only: Option<&[String]>,
+        scan: &Scan<'_>,
+    ) -> Result<Buckets> {
         let Some(filter) = self.bucket_filter(x, only) else {
             return Ok(Buckets::new());
         };
@@ -376,41 +435,87 @@ impl Side {
                 self.qualified(&x.table)
             )
         };
-        // A query runs on one thread in MySQL, and a COPY in PostgreSQL: a whole-table pass is
-        // split into key ranges run at once (PostgreSQL parallelises its aggregate queries
-        // itself). Any split works, since buckets depend on the key only.
-        let mut sqls = vec![query(&filter)];
-        let split = matches!(self, Side::Mysql { .. }) || streamed;
-        if let (true, Some(k), None) = (split, &x.int_key, only) {
-            if let Some((lo, hi)) = self.int_key_bounds(&x.table, k).await? {
-                let parts = PARALLEL_SCANS as i128;
-                if hi - lo > 10_000 {
-                    let step = (hi - lo) / parts + 1;
-                    sqls = (0..parts)
-                        .map(|i| {
-                            let a = lo + i * step;
-                            query(&format!(" WHERE {k} >= {a} AND {k} < {}", a + step))
-                        })
-                        .collect();
-                }
+        let run = |q: String| async move {
+            if streamed {
+                self.streamed_buckets(q).await
+            } else {
+                self.sql_buckets(q).await
             }
-        }
+        };
         let sql_all = async {
-            let parts = futures_util::future::try_join_all(sqls.into_iter().map(|q| async move {
-                if streamed {
-                    self.streamed_buckets(q).await
-                } else {
-                    self.sql_buckets(q).await
-                }
-            }))
-            .await?;
             let mut merged = Buckets::new();
-            for part in parts {
+            let mut done = 0i64;
+            let mut merge = |part: Buckets, merged: &mut Buckets| {
                 for (b, (n, h)) in part {
+                    done += n;
                     let e = merged.entry(b).or_insert((0, 0));
                     e.0 += n;
                     e.1 = e.1.wrapping_add(h);
                 }
+                if let Some(p) = scan.progress {
+                    p(done);
+                }
+            };
+            let throttled = scan.throttle.batch_target;
+            // Key bounds only where key ranges are used.
+            let bounds = match (&x.int_key, only) {
+                (Some(k), None) if throttled.is_some() || matches!(self, Side::Mysql { .. }) => {
+                    self.int_key_bounds(&x.table, k).await?.map(|b| (k, b))
+                }
+                _ => None,
+            };
+            let range = |k: &str, a: i128, b: i128| query(&format!(" WHERE {k} >= {a} AND {k} < {b}"));
+            let blocks = match (streamed, only, throttled) {
+                (true, None, None) => self.heap_blocks(&x.table).await?,
+                _ => None,
+            };
+            match (bounds, throttled) {
+                // Throttled: one range at a time, sized to the target, the throttle between.
+                (Some((k, (lo, hi))), Some(target)) => {
+                    let mut ranges = crate::throttle::Ranges::new(lo, hi, 10_000);
+                    while let Some((a, b)) = ranges.next_range() {
+                        let began = std::time::Instant::now();
+                        let part = run(range(k, a, b)).await?;
+                        ranges.took(began.elapsed(), target);
+                        merge(part, &mut merged);
+                        scan.throttle.between().await?;
+                    }
+                }
+                // At full speed a MySQL query, or a PostgreSQL COPY, runs on one thread: the
+                // pass is split and run two at a time (PostgreSQL parallelises its aggregate
+                // queries itself). MySQL splits by key (ranges of its clustered index);
+                // PostgreSQL by heap blocks (TID range scans read only their blocks, where a
+                // key range may scan the whole heap). Any split works: buckets depend on the
+                // key only.
+                _ if blocks.is_some_and(|b| b > 1000) => {
+                    let blocks = blocks.unwrap_or(0);
+                    let step = blocks / PARALLEL_SCANS as i64 + 1;
+                    let queries = (0..PARALLEL_SCANS as i64).map(|i| {
+                        let upper = if i + 1 < PARALLEL_SCANS as i64 {
+                            format!(" AND ctid < '({},0)'::tid", (i + 1) * step)
+                        } else {
+                            // Open-ended: blocks added since the size was read count too.
+                            String::new()
+                        };
+                        query(&format!(" WHERE ctid >= '({},0)'::tid{upper}", i * step))
+                    });
+                    let mut results = futures_util::stream::iter(queries.map(run))
+                        .buffer_unordered(PARALLEL_SCANS);
+                    while let Some(part) = results.next().await {
+                        merge(part?, &mut merged);
+                    }
+                }
+                (Some((k, (lo, hi))), None) if hi - lo > 10_000 => {
+                    let step = (hi - lo) / MYSQL_RANGES + 1;
+                    let queries =
+                        (0..MYSQL_RANGES).map(|i| range(k, lo + i * step, lo + (i + 1) * step));
+                    let mut results = futures_util::stream::iter(queries.map(run))
+                        .buffer_unordered(PARALLEL_SCANS);
+                    while let Some(part) = results.next().await {
+                        merge(part?, &mut merged);
+                    }
+                }
+                _ => merge(run(query(&filter)).await?, &mut merged),
             }
             Ok::<Buckets, Error>(merged)
         };
@@ -494,11 +599,19 @@ impl Side {
                         "a bucket COPY row without two fields".into(),
                     ));
                 };
-                let bucket = String::from_utf8_lossy(bucket.unwrap_or_default()).into_owned();
-                let h = text.map(crc64).unwrap_or(0);
-                let e = out.entry(bucket).or_insert((0, 0));
-                e.0 += 1;
-                e.1 += h as i128;
+                let h = text.map(crc64).unwrap_or(0) as i128;
+                let bucket = std::str::from_utf8(bucket.unwrap_or_default())
+                    .map_err(|_| Error::Refused("a bucket that is not text".into()))?;
+                // Look up before inserting: a key String is made once per bucket, not per row.
+                match out.get_mut(bucket) {
+                    Some(e) => {
+                        e.0 += 1;
+                        e.1 += h;
+                    }
+                    None => {
+                        out.insert(bucket.to_string(), (1, h));
+                    }
+                }
             }
         }
         Ok(out)

@@ -177,7 +177,7 @@ pub async fn run(ctx: &Context, cmd: MoveCommand) -> anyhow::Result<()> {
                     ),
                 );
             }
-            let mut opts = super::verify::options(&common);
+            let mut opts = super::verify::options(ctx, &common)?;
             opts.mapping = Some(mapping);
             let database = job.source_database.clone();
             let source_side = zdm_verify::side::Side::Mysql {

@@ -6,6 +6,7 @@ use crate::output;
 use anyhow::anyhow;
 use std::time::Duration;
 use zdm_verify::side::Side;
+use zdm_verify::throttle::{Replica, Throttle};
 use zdm_verify::{Options, Report};
 
 /// Differences were found (exit 1); the report was the output.
@@ -30,15 +31,51 @@ pub fn side(url: &str, schema: Option<&str>) -> anyhow::Result<Side> {
     }
 }
 
-pub fn options(c: &VerifyCommon) -> Options {
-    Options {
+pub fn options(ctx: &Context, c: &VerifyCommon) -> anyhow::Result<Options> {
+    let replicas = c
+        .replica
+        .iter()
+        .map(|u| Replica::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Options {
         tables: c.tables.clone(),
         key: (!c.key.is_empty()).then(|| c.key.clone()),
         sensitive: c.sensitive.clone(),
         rechecks: c.rechecks,
         parallel: c.parallel,
+        throttle: Throttle::new(c.batch_target, c.pause, c.max_replica_lag, replicas),
+        progress: progress_bars(ctx),
         ..Options::default()
+    })
+}
+
+/// One bar per table on a terminal (not with --json): rows hashed on the source, rows/s, ETA.
+fn progress_bars(ctx: &Context) -> Option<zdm_verify::Progress> {
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    if ctx.global.json || !std::io::stderr().is_terminal() {
+        return None;
     }
+    let multi = MultiProgress::new();
+    let bars: std::sync::Mutex<std::collections::HashMap<String, ProgressBar>> =
+        Default::default();
+    let style = ProgressStyle::with_template(
+        "{prefix:<24} {bar:30} {pos:>11}/{len:<11} rows  {per_sec:>12}  ETA {eta}",
+    )
+    .expect("template");
+    Some(std::sync::Arc::new(move |table: &str, done: i64, estimate: i64| {
+        let mut bars = bars.lock().expect("bars");
+        let bar = bars.entry(table.to_string()).or_insert_with(|| {
+            let b = multi.add(ProgressBar::new(estimate.max(1) as u64));
+            b.set_style(style.clone());
+            b.set_prefix(table.to_string());
+            b
+        });
+        if done as u64 > bar.length().unwrap_or(0) {
+            bar.set_length(done as u64);
+        }
+        bar.set_position(done as u64);
+    }))
 }
 
 pub async fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<()> {
@@ -50,7 +87,7 @@ pub async fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<()> {
     let source = side(&args.source, args.source_schema.as_deref())?;
     let target = side(&target_url, ctx.global.target_schema.as_deref())?;
     let started = chrono::Utc::now();
-    let result = zdm_verify::verify(&source, &target, &options(&args.common), None).await;
+    let result = zdm_verify::verify(&source, &target, &options(ctx, &args.common)?, None).await;
     if let Side::Postgres { spec, .. } = &target {
         if let Ok(c) = spec.connect("zdm verify").await {
             let run = zdm_verify::record::Run {
@@ -140,8 +177,16 @@ fn print(r: &Report) {
             }
         }
     }
+    let throttled = if r.throttled_seconds > 0.0 {
+        format!(
+            ", throttled {:.1}s ({} replica-lag waits)",
+            r.throttled_seconds, r.replica_waits
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{} in {:.2}s ({:.0} rows/s)",
+        "{} in {:.2}s ({:.0} rows/s{throttled})",
         if r.equal { "equal" } else { "DIFFERENT" },
         r.seconds,
         r.rows_per_second
