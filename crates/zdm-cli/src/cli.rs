@@ -261,7 +261,7 @@ pub struct VerifyCommon {
     /// Throttle: read each table in key ranges taking about this long, one at a time per side
     /// (integer keys; e.g. 200ms). Default: a few large ranges at full speed.
     #[arg(long, value_parser = parse_duration)]
-    pub batch_target: Option<Duration>,
+    pub scan_target: Option<Duration>,
     /// Throttle: pause this long after each key range.
     #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     pub pause: Duration,

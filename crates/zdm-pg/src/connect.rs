@@ -83,6 +83,15 @@ impl ConnectionSpec {
         &self.redacted
     }
 
+    /// The server this connects to (hosts and ports), to tell whether two specs share one.
+    pub fn server(&self) -> String {
+        format!(
+            "{:?} {:?}",
+            self.config.get_hosts(),
+            self.config.get_ports()
+        )
+    }
+
     /// Remove the password from any message (defence in depth for errors built elsewhere).
     pub fn scrub(&self, message: &str) -> String {
         match &self.password {

@@ -3,6 +3,7 @@
 //! the test ends, so tests run in parallel and never see each other's state.
 
 pub mod mariadb;
+pub mod standby;
 
 use rand::Rng;
 use tokio_postgres::{Client, NoTls};

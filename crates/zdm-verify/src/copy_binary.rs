@@ -129,7 +129,7 @@ mod tests {
         let tuples = vec![
             vec![Some(&b"12"[..]), Some(&b"a\x1fb\\c\td"[..])],
             vec![Some(&b"7"[..]), None],
-            vec![Some(&b""[..]), Some(&"é😀".as_bytes()[..])],
+            vec![Some(&b""[..]), Some("é😀".as_bytes())],
         ];
         let bytes = stream(&tuples);
         for size in [1, 2, 3, 7, 64, bytes.len()] {

