@@ -313,6 +313,108 @@ pub fn split_pieces(text: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// The differing rows of `buckets`, each with its key text.
+async fn compare_rows(
+    source: &Side,
+    target: &Side,
+    p: &Plan,
+    opts: &Options,
+    group: &[String],
+) -> Result<Vec<(String, Difference)>> {
+    let mut out = Vec::new();
+    let (ra, rb) = tokio::try_join!(
+        source.rows(&p.src, Some(group)),
+        target.rows(&p.dst, Some(group))
+    )?;
+    let mut tmap: HashMap<String, Vec<Option<String>>> = rb.into_iter().collect();
+    let sensitive = |c: &str| {
+        opts.sensitive
+            .iter()
+            .any(|s| s == c || *s == format!("{}.{c}", p.name))
+    };
+    let show = |vals: &[Option<String>], cols: &[usize]| -> BTreeMap<String, Option<String>> {
+        cols.iter()
+            .map(|&i| {
+                (
+                    p.columns[i].clone(),
+                    if sensitive(&p.columns[i]) {
+                        Some("***".into())
+                    } else {
+                        vals[i].clone()
+                    },
+                )
+            })
+            .collect()
+    };
+    let key_of = |k: &str| -> BTreeMap<String, String> {
+        p.key_names
+            .iter()
+            .cloned()
+            .zip(
+                split_pieces(k)
+                    .into_iter()
+                    .map(|v| v.unwrap_or_else(|| "NULL".into())),
+            )
+            .collect()
+    };
+    let mut push = |k: &str, d: Difference| out.push((k.to_string(), d));
+    let mut entries: Vec<(String, Vec<Option<String>>)> = ra;
+    entries.sort_by(|x, y| x.0.cmp(&y.0));
+    for (k, sv) in entries {
+        match tmap.remove(&k) {
+            None => push(
+                &k,
+                Difference {
+                    key: key_of(&k),
+                    kind: "missing",
+                    columns: vec![],
+                    source: None,
+                    target: None,
+                },
+            ),
+            Some(tv) => {
+                let changed: Vec<usize> = (0..p.columns.len())
+                    .filter(|&i| {
+                        if p.forms[i] == Form::Json {
+                            sv[i].as_deref().map(canon::canonical_json)
+                                != tv[i].as_deref().map(canon::canonical_json)
+                        } else {
+                            sv[i] != tv[i]
+                        }
+                    })
+                    .collect();
+                if !changed.is_empty() {
+                    push(
+                        &k,
+                        Difference {
+                            key: key_of(&k),
+                            kind: "changed",
+                            columns: changed.iter().map(|&i| p.columns[i].clone()).collect(),
+                            source: Some(show(&sv, &changed)),
+                            target: Some(show(&tv, &changed)),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    let mut extra: Vec<String> = tmap.into_keys().collect();
+    extra.sort();
+    for k in extra {
+        push(
+            &k,
+            Difference {
+                key: key_of(&k),
+                kind: "extra",
+                columns: vec![],
+                source: None,
+                target: None,
+            },
+        );
+    }
+    Ok(out)
+}
+
 async fn verify_table(
     source: &Side,
     target: &Side,
@@ -371,91 +473,43 @@ async fn verify_table(
     // Rows of differing buckets are fetched a few buckets at a time: memory stays bounded by
     // that group's rows even when a whole table differs.
     for group in diff.chunks(ROW_GROUP_BUCKETS) {
-        let (ra, rb) = tokio::try_join!(
-            source.rows(&p.src, Some(group)),
-            target.rows(&p.dst, Some(group))
-        )?;
-        let mut tmap: HashMap<String, Vec<Option<String>>> = rb.into_iter().collect();
-        let sensitive = |c: &str| {
-            opts.sensitive
+        let mut found = compare_rows(source, target, &p, opts, group).await?;
+        // Online, a row written between the reads of the two sides differs for a moment, even
+        // in a bucket that differs for good: rows are compared again once the stream has
+        // caught up, and only what still differs (as it is then) is reported.
+        for _ in 0..opts.rechecks {
+            if found.is_empty() {
+                break;
+            }
+            match &wait {
+                Some(w) => w().await,
+                None => tokio::time::sleep(opts.recheck_wait).await,
+            }
+            let mut buckets: Vec<String> = found
                 .iter()
-                .any(|s| s == c || *s == format!("{}.{c}", p.name))
-        };
-        let show = |vals: &[Option<String>], cols: &[usize]| -> BTreeMap<String, Option<String>> {
-            cols.iter()
-                .map(|&i| {
-                    (
-                        p.columns[i].clone(),
-                        if sensitive(&p.columns[i]) {
-                            Some("***".into())
-                        } else {
-                            vals[i].clone()
-                        },
-                    )
-                })
-                .collect()
-        };
-        let key_of = |k: &str| -> BTreeMap<String, String> {
-            p.key_names
-                .iter()
-                .cloned()
-                .zip(
-                    split_pieces(k)
-                        .into_iter()
-                        .map(|v| v.unwrap_or_else(|| "NULL".into())),
-                )
-                .collect()
-        };
-        let mut push = |d: Difference| {
+                .map(|(k, _)| side::bucket_of(k, p.src.int_key.is_some()))
+                .collect();
+            buckets.sort();
+            buckets.dedup();
+            let again: HashMap<String, Difference> =
+                compare_rows(source, target, &p, opts, &buckets)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let before = found.len();
+            found = found
+                .into_iter()
+                .filter_map(|(k, _)| again.get(&k).map(|d| (k, d.clone())))
+                .collect();
+            if found.len() == before {
+                break;
+            }
+        }
+        for (_, d) in found {
             count += 1;
             if differences.len() < opts.max_listed {
                 differences.push(d);
             }
-        };
-        let mut entries: Vec<(String, Vec<Option<String>>)> = ra;
-        entries.sort_by(|x, y| x.0.cmp(&y.0));
-        for (k, sv) in entries {
-            match tmap.remove(&k) {
-                None => push(Difference {
-                    key: key_of(&k),
-                    kind: "missing",
-                    columns: vec![],
-                    source: None,
-                    target: None,
-                }),
-                Some(tv) => {
-                    let changed: Vec<usize> = (0..p.columns.len())
-                        .filter(|&i| {
-                            if p.forms[i] == Form::Json {
-                                sv[i].as_deref().map(canon::canonical_json)
-                                    != tv[i].as_deref().map(canon::canonical_json)
-                            } else {
-                                sv[i] != tv[i]
-                            }
-                        })
-                        .collect();
-                    if !changed.is_empty() {
-                        push(Difference {
-                            key: key_of(&k),
-                            kind: "changed",
-                            columns: changed.iter().map(|&i| p.columns[i].clone()).collect(),
-                            source: Some(show(&sv, &changed)),
-                            target: Some(show(&tv, &changed)),
-                        });
-                    }
-                }
-            }
-        }
-        let mut extra: Vec<String> = tmap.into_keys().collect();
-        extra.sort();
-        for k in extra {
-            push(Difference {
-                key: key_of(&k),
-                kind: "extra",
-                columns: vec![],
-                source: None,
-                target: None,
-            });
         }
     }
     Ok(TableReport {
