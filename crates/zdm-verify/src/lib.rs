@@ -249,6 +249,12 @@ fn build_plan(
         .filter(|(_, f)| **f == Form::Json)
         .map(|(i, _)| i)
         .collect();
+    let key_in_row = key.iter().all(|k| {
+        columns
+            .iter()
+            .zip(&forms)
+            .any(|(c, f)| c == k && *f != Form::Json)
+    });
     Ok(Plan {
         name: s.name.clone(),
         target_name: t.name.clone(),
@@ -262,6 +268,7 @@ fn build_plan(
             int_key: int_key.as_ref().map(|k| k.0.clone()),
             hash,
             pg_row_hash: xor(&src_hashes),
+            key_in_row,
         },
         dst: Exprs {
             table: t.name.clone(),
@@ -272,6 +279,7 @@ fn build_plan(
             int_key: int_key.map(|k| k.1),
             hash,
             pg_row_hash: xor(&dst_hashes),
+            key_in_row,
         },
         columns,
         forms,

@@ -46,6 +46,8 @@ pub struct Exprs {
     pub hash: RowHash,
     /// [`RowHash::PgHashtext`]: the row's hash from its columns' typed hashes.
     pub pg_row_hash: String,
+    /// Every key column is among the row's hashed columns (its text need not lead the row).
+    pub key_in_row: bool,
 }
 
 /// The row hash, chosen per run so both sides compute the same function at the least cost.
@@ -424,7 +426,12 @@ impl Side {
         let Some(filter) = self.bucket_filter(x, only) else {
             return Ok(Buckets::new());
         };
-        let row_text = self.concat(&[x.key.clone(), self.sep(), x.row.clone()]);
+        // The key's own text leads the row's unless the row holds every key column already.
+        let row_text = if x.key_in_row {
+            x.row.clone()
+        } else {
+            self.concat(&[x.key.clone(), self.sep(), x.row.clone()])
+        };
         let streamed =
             matches!(self, Side::Postgres { .. }) && matches!(x.hash, RowHash::Crc64 { .. });
         let query = |filter: &str| {
@@ -664,6 +671,30 @@ impl Side {
         x: &Exprs,
         only: Option<&[String]>,
     ) -> Result<Vec<(String, Vec<Option<String>>)>> {
+        // A bucket is not a key range: its rows take a full scan. MySQL runs a query on one
+        // thread, so that scan is split into key ranges read at once.
+        if let (Side::Mysql { .. }, Some(k), Some(_)) = (self, &x.int_key, only) {
+            if let Some((lo, hi)) = self.int_key_bounds(&x.table, k).await? {
+                if hi - lo > 10_000 {
+                    let step = (hi - lo) / PARALLEL_SCANS as i128 + 1;
+                    let parts = (0..PARALLEL_SCANS as i128).map(|i| {
+                        let range = format!(
+                            " AND {k} >= {} AND {k} < {}",
+                            lo + i * step,
+                            lo + (i + 1) * step
+                        );
+                        async move {
+                            let mut out = Vec::new();
+                            self.each_row_where(x, only, &range, |k, v| out.push((k, v)))
+                                .await?;
+                            Ok::<_, Error>(out)
+                        }
+                    });
+                    let parts = futures_util::future::try_join_all(parts).await?;
+                    return Ok(parts.into_iter().flatten().collect());
+                }
+            }
+        }
         let mut out = Vec::new();
         self.each_row(x, only, |k, v| out.push((k, v))).await?;
         Ok(out)
@@ -674,10 +705,26 @@ impl Side {
         &self,
         x: &Exprs,
         only: Option<&[String]>,
+        f: impl FnMut(String, Vec<Option<String>>),
+    ) -> Result<()> {
+        self.each_row_where(x, only, "", f).await
+    }
+
+    /// [`Side::each_row`] with `and` (` AND …`) added to a bucket filter (`only` is `Some`).
+    async fn each_row_where(
+        &self,
+        x: &Exprs,
+        only: Option<&[String]>,
+        and: &str,
         mut f: impl FnMut(String, Vec<Option<String>>),
     ) -> Result<()> {
         let Some(filter) = self.bucket_filter(x, only) else {
             return Ok(());
+        };
+        let filter = if filter.is_empty() {
+            filter
+        } else {
+            format!("{filter}{and}")
         };
         let sql = format!(
             "SELECT {}, {} FROM {}{filter}",
