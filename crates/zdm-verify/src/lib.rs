@@ -178,6 +178,8 @@ fn build_plan(
     // PostgreSQL on both sides: per column a typed hash (see `canon::pg_column_hash`).
     let mut src_hashes = Vec::new();
     let mut dst_hashes = Vec::new();
+    let mut src_never_null = Vec::new();
+    let mut dst_never_null = Vec::new();
     for k in &key {
         let (_, st) = s
             .columns
@@ -230,18 +232,21 @@ fn build_plan(
                 forms.push(form);
                 src_cols.push(se);
                 dst_cols.push(te);
+                src_never_null.push(canon::never_null(form, st));
+                dst_never_null.push(canon::never_null(form, tt));
             }
             Err(e) => skipped.push(format!("{name}: {e}")),
         }
     }
-    let row = |side: &Side, cols: &[String]| {
-        let values: Vec<String> = cols
+    let row = |side: &Side, cols: &[String], never_null: &[bool]| {
+        let (values, nn): (Vec<String>, Vec<bool>) = cols
             .iter()
             .zip(&forms)
-            .filter(|(_, f)| **f != Form::Json)
-            .map(|(c, _)| c.clone())
-            .collect();
-        row_text(side.engine(), &values)
+            .zip(never_null)
+            .filter(|((_, f), _)| **f != Form::Json)
+            .map(|((c, _), n)| (c.clone(), *n))
+            .unzip();
+        canon::row_text_of(side.engine(), &values, &nn)
     };
     let json: Vec<usize> = forms
         .iter()
@@ -262,7 +267,7 @@ fn build_plan(
         src: Exprs {
             table: s.name.clone(),
             key: row_text(source.engine(), &key_src),
-            row: row(source, &src_cols),
+            row: row(source, &src_cols, &src_never_null),
             columns: src_cols.clone(),
             json: json.clone(),
             int_key: int_key.as_ref().map(|k| k.0.clone()),
@@ -273,7 +278,7 @@ fn build_plan(
         dst: Exprs {
             table: t.name.clone(),
             key: row_text(target.engine(), &key_dst),
-            row: row(target, &dst_cols),
+            row: row(target, &dst_cols, &dst_never_null),
             columns: dst_cols,
             json,
             int_key: int_key.map(|k| k.1),

@@ -180,6 +180,7 @@ impl Side {
                                             .then_some(c.numeric_precision.unwrap_or(1)),
                                         json: c.is_json,
                                         charset: c.charset.clone(),
+                                        not_null: !c.nullable,
                                     };
                                     (c.name, ct)
                                 })
@@ -193,7 +194,7 @@ impl Side {
                 let c = pg_session(spec).await?;
                 let cols = c
                     .query(
-                        "SELECT c.table_name::text, c.column_name::text, lower(c.data_type), c.numeric_scale::int8, c.character_maximum_length::int8 \
+                        "SELECT c.table_name::text, c.column_name::text, lower(c.data_type), c.numeric_scale::int8, c.character_maximum_length::int8, c.is_nullable = 'NO' \
                          FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) \
                          WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position",
                         &[schema],
@@ -222,6 +223,7 @@ impl Side {
                         scale: scale.map(|s| s as u64),
                         data_type,
                         charset: None,
+                        not_null: r.get(5),
                     };
                     match out.last_mut() {
                         Some(t) if t.name == table => t.columns.push((r.get(1), ct)),
