@@ -136,6 +136,21 @@ impl EncodeMetric for Stored<'_> {
     }
 }
 
+/// One series per moved table, labelled with its job and target table.
+fn per_table<'a>(
+    moves: &'a [crate::snapshot::MoveSnapshot],
+    value: &'a dyn Fn(&zdm_move::job::TableProgress) -> i64,
+) -> impl Iterator<Item = (Labels, f64)> + 'a {
+    moves.iter().flat_map(move |m| {
+        m.report.tables.iter().map(move |t| {
+            (
+                l(&[("move", &m.report.job), ("table", &t.target)]),
+                value(t) as f64,
+            )
+        })
+    })
+}
+
 fn l(pairs: &[(&'static str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
 }
@@ -344,28 +359,14 @@ impl Collector {
             "zdm_move_rows_copied",
             "Rows copied by the snapshot, per table.",
             None,
-            moves.iter().flat_map(|m| {
-                m.report.tables.iter().map(move |t| {
-                    (
-                        l(&[("move", &m.report.job), ("table", &t.target)]),
-                        t.rows_copied as f64,
-                    )
-                })
-            }),
+            per_table(moves, &|t| t.rows_copied),
         )?;
         gauge(
             enc,
             "zdm_move_rows_estimated",
             "The source's row estimate per table.",
             None,
-            moves.iter().flat_map(|m| {
-                m.report.tables.iter().map(move |t| {
-                    (
-                        l(&[("move", &m.report.job), ("table", &t.target)]),
-                        t.rows_estimated as f64,
-                    )
-                })
-            }),
+            per_table(moves, &|t| t.rows_estimated),
         )?;
         gauge(
             enc,
