@@ -256,3 +256,82 @@ async fn the_status_page_follows_a_backfill_live_in_a_real_browser() {
     screenshot(&c, "status-page-phone.png").await;
     c.close().await.unwrap();
 }
+
+/// A move on the page: its phase, per-table copy bars at their totals, position, lag chart, and
+/// a verification result, all rendered without a script error.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_a_move_and_its_verification() {
+    use mysql_async::prelude::*;
+    let src = zdm_testkit::mariadb::PrivateMariadb::start(&[
+        "--log-bin=mysql-bin",
+        "--binlog-format=ROW",
+        "--server-id=1",
+    ]);
+    let mut c = mysql_async::Conn::from_url(&src.url).await.unwrap();
+    c.query_drop("CREATE DATABASE shop").await.unwrap();
+    c.query_drop("CREATE TABLE shop.items (id int PRIMARY KEY, name varchar(20))")
+        .await
+        .unwrap();
+    c.query_drop("USE shop").await.unwrap();
+    c.query_drop("INSERT INTO items SELECT seq, concat('item ', seq) FROM seq_1_to_3000")
+        .await
+        .unwrap();
+    let env = Env::new().await;
+    let source = format!("{}/shop", src.url);
+    let moved = env
+        .command(&["move", "start", "--until-caught-up", "--source", &source])
+        .output()
+        .unwrap();
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    let verified = env
+        .command(&["move", "verify", "--source", &source])
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let server = serve(&env);
+    let (_driver, b) = browser().await;
+    b.goto(&server.1).await.unwrap();
+    wait_for(
+        &b,
+        "return Number(document.body.dataset.polls || 0) > 0",
+        "a first update",
+        Duration::from_secs(20),
+    )
+    .await;
+    let bar = wait_for(
+        &b,
+        "const p = document.querySelector('progress[data-kind=\"copy\"][data-table=\"items\"]'); return p ? [p.value, p.max] : null",
+        "the copy bar of items",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        bar,
+        serde_json::json!([3000, 3000]),
+        "a finished copy fills its bar"
+    );
+    let text = js(&b, "return document.getElementById('moves').innerText").await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("move shop"), "{text}");
+    assert!(text.contains("mysql-bin."), "no position shown: {text}");
+    assert_eq!(
+        js(
+            &b,
+            "return document.querySelectorAll('#moves svg.chart').length"
+        )
+        .await,
+        1
+    );
+    let verify = js(&b, "return document.getElementById('verify').innerText").await;
+    assert!(verify.as_str().unwrap().contains("equal"), "{verify}");
+    screenshot(&b, "status-page-move.png").await;
+    b.close().await.unwrap();
+}
