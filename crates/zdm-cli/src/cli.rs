@@ -182,6 +182,13 @@ pub enum Command {
         /// Refuse unless the migration has been expanded at least this long (soak time, e.g. 2d).
         #[arg(long, env = "ZDM_MIN_EXPANDED", value_parser = parse_duration)]
         min_expanded: Option<Duration>,
+        /// Watch this long for sessions still using the old version's schema (locks on its
+        /// views) and refuse while any is seen (0s: do not watch).
+        #[arg(long, env = "ZDM_IN_USE_WINDOW", default_value = "2s", value_parser = parse_duration)]
+        in_use_window: Duration,
+        /// Complete even though the old version is seen in use (logged with the evidence).
+        #[arg(long)]
+        force: bool,
     },
     /// Resume the interrupted or failed phase of the migration in flight.
     Resume,

@@ -387,3 +387,92 @@ async fn create_constraint_unique_index_has_its_final_name_after_start() {
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("already exists"), "{r:?}");
 }
+
+/// The contract drops the old version's schema: `zdm complete` refuses while a session still
+/// works through it, logs the evidence, and `--force` goes ahead.
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_refuses_while_the_old_version_is_in_use() {
+    let env = Env::new().await;
+    let first = env.write(
+        "01_users.yaml",
+        "operations:\n  - create_table:\n      name: users\n      columns:\n        - name: id\n          type: serial\n          pk: true\n        - name: name\n          type: text\n",
+    );
+    assert_eq!(
+        env.run(&["start", first.to_str().unwrap(), "--complete"])
+            .await
+            .code,
+        0
+    );
+    let second = env.write(
+        "02_email.yaml",
+        "operations:\n  - add_column:\n      table: users\n      column:\n        name: email\n        type: text\n        nullable: true\n",
+    );
+    assert_eq!(env.run(&["start", second.to_str().unwrap()]).await.code, 0);
+    let status = env.status_json().await;
+    let old_schema = state_of(&status, "01_users")["version_schema"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Old application code: a transaction through the old version's view.
+    let old = env.db.connect().await;
+    old.batch_execute(&format!(
+        "SET search_path = \"{old_schema}\"; BEGIN; SELECT count(*) FROM users"
+    ))
+    .await
+    .unwrap();
+    let r = env.run(&["complete", "--in-use-window", "500ms"]).await;
+    assert_eq!(r.code, 7, "{r:?}");
+    assert!(
+        r.stderr.contains("still in use")
+            && r.stderr.contains(&old_schema)
+            && r.stderr.contains("users"),
+        "{r:?}"
+    );
+    assert_eq!(
+        state_of(&env.status_json().await, "02_email")["state"],
+        "expanded"
+    );
+    assert!(env
+        .events("02_email")
+        .await
+        .iter()
+        .any(|m| m.starts_with("refused to complete")));
+    // --force goes ahead; the contract waits (retrying its lock) until the reader lets go.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        old.batch_execute("COMMIT").await.unwrap();
+    });
+    let r = env
+        .run(&[
+            "complete",
+            "--in-use-window",
+            "300ms",
+            "--force",
+            "--lock-retries",
+            "200",
+        ])
+        .await;
+    release.await.unwrap();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        state_of(&env.status_json().await, "02_email")["state"],
+        "completed"
+    );
+    assert!(env
+        .events("02_email")
+        .await
+        .iter()
+        .any(|m| m.contains("(--force)")));
+    // Nobody on the old version: no wait beyond the window, no refusal.
+    let third = env.write(
+        "03_age.yaml",
+        "operations:\n  - add_column:\n      table: users\n      column:\n        name: age\n        type: int\n        nullable: true\n",
+    );
+    assert_eq!(env.run(&["start", third.to_str().unwrap()]).await.code, 0);
+    assert_eq!(
+        env.run(&["complete", "--in-use-window", "300ms"])
+            .await
+            .code,
+        0
+    );
+}

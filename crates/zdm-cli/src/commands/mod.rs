@@ -138,11 +138,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => migrate::migrate(&ctx, to.as_deref(), complete, allow_unsafe).await,
         Command::Rollback { id } => engine::rollback(&ctx, id.as_deref()).await,
         Command::Start { file, complete } => engine::start(&ctx, &file, complete).await,
-        Command::Complete { id, min_expanded } => {
+        Command::Complete {
+            id,
+            min_expanded,
+            in_use_window,
+            force,
+        } => {
+            let session = ctx.session("complete").await?;
             if let Some(min) = min_expanded {
-                let session = ctx.session("complete").await?;
                 zdm_pg::runner::operations::check_soak(&session, id.as_deref(), min).await?;
             }
+            if !in_use_window.is_zero() {
+                zdm_pg::runner::in_use::check_old_version_unused(
+                    &session,
+                    id.as_deref(),
+                    in_use_window,
+                    force,
+                )
+                .await?;
+            }
+            drop(session);
             engine::complete(&ctx, id.as_deref()).await
         }
         Command::Resume => engine::resume(&ctx).await,

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod drift;
+pub mod in_use;
 pub mod migrate;
 pub mod operations;
 pub mod purge;
