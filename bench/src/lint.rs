@@ -44,6 +44,31 @@ fn statements(start: usize, n: usize) -> String {
     s
 }
 
+/// The same statements in explicit transactions of ten, with a DO block and comments in each:
+/// the shape of hand-written migration files.
+fn transactional(n: usize) -> String {
+    let mut s = String::with_capacity(n * 100);
+    for (k, stmt) in statements(0, n).lines().enumerate() {
+        if k % 10 == 0 {
+            let _ = writeln!(s, "-- group {}\nBEGIN;", k / 10);
+        }
+        let _ = writeln!(s, "{stmt}");
+        if k % 10 == 4 {
+            let _ = writeln!(
+                s,
+                "/* housekeeping */ DO $$ BEGIN RAISE NOTICE 'step {k}'; END $$;"
+            );
+        }
+        if k % 10 == 9 {
+            let _ = writeln!(s, "COMMIT;");
+        }
+    }
+    if n % 10 != 0 {
+        let _ = writeln!(s, "COMMIT;");
+    }
+    s
+}
+
 pub fn run(
     n_statements: usize,
     n_files: usize,
@@ -58,6 +83,8 @@ pub fn run(
     std::fs::create_dir_all(&small)?;
     let big = dir.join("big.sql");
     std::fs::write(&big, statements(0, n_statements))?;
+    let txn = dir.join("transactions.sql");
+    std::fs::write(&txn, transactional(n_statements))?;
     let per_file = 10;
     for f in 0..n_files {
         std::fs::write(
@@ -74,12 +101,18 @@ pub fn run(
         "tool", "format", "input", "seconds", "stmts/s", "peak MiB", "out KiB", "time/squawk"
     );
     let small_glob = format!("{}/*.sql", small.display());
-    let inputs: [(&str, usize, Vec<String>, Vec<String>); 2] = [
+    let inputs: [(&str, usize, Vec<String>, Vec<String>); 3] = [
         (
             "1 big file",
             n_statements,
             vec![big.display().to_string()],
             vec![big.display().to_string()],
+        ),
+        (
+            "transactions",
+            n_statements,
+            vec![txn.display().to_string()],
+            vec![txn.display().to_string()],
         ),
         (
             "small files",
