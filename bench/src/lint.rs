@@ -63,7 +63,7 @@ fn transactional(n: usize) -> String {
             let _ = writeln!(s, "COMMIT;");
         }
     }
-    if n % 10 != 0 {
+    if !n.is_multiple_of(10) {
         let _ = writeln!(s, "COMMIT;");
     }
     s
