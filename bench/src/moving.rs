@@ -9,7 +9,7 @@
 //! while `zdm move start` follows: changes applied per second and lag p50/p99/max, lag being the
 //! time from a change's commit on the source to its row being visible on the target.
 
-use crate::process::{default_zdm, measure};
+use crate::process::{default_zdm, measure, Run};
 use mysql_async::prelude::*;
 use std::collections::VecDeque;
 use std::process::Command;
@@ -37,6 +37,23 @@ async fn fill(url: &str, rows: u64) -> anyhow::Result<()> {
 }
 
 /// Creates `bench.t` with `ddl` and fills it; `json`: whether the table has the JSON column.
+/// `zdm move start --until-caught-up` from `source` into `target`, measured.
+pub fn move_start(zdm: &std::path::Path, source: &str, target: &str) -> anyhow::Result<Run> {
+    measure(
+        Command::new(zdm).args([
+            "move",
+            "start",
+            "--until-caught-up",
+            "--json",
+            "--source",
+            source,
+            "--target",
+            target,
+        ]),
+        Duration::from_secs(3600),
+    )
+}
+
 pub async fn fill_table(url: &str, rows: u64, ddl: &str, json: bool) -> anyhow::Result<()> {
     let mut c = mysql_async::Conn::from_url(url).await?;
     c.query_drop("CREATE DATABASE bench CHARACTER SET utf8mb4")
@@ -86,19 +103,7 @@ pub async fn copy(
     let source_url = format!("{}/bench", src.url);
     // zdm
     let zdb = TestDb::create().await;
-    let z = measure(
-        Command::new(&zdm).args([
-            "move",
-            "start",
-            "--until-caught-up",
-            "--json",
-            "--source",
-            &source_url,
-            "--target",
-            &zdb.url,
-        ]),
-        Duration::from_secs(3600),
-    )?;
+    let z = move_start(&zdm, &source_url, &zdb.url)?;
     anyhow::ensure!(z.code == 0, "zdm move start failed (exit {})", z.code);
     let c = zdb.connect().await;
     let copied: i64 = c

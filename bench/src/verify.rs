@@ -2,7 +2,7 @@
 //! in the same run, MySQL→PG and PG→PG, equal and with one changed value: seconds, rows/s,
 //! peak RSS, and whether either tool reported a difference that is not there.
 
-use crate::moving::{fill_table, source};
+use crate::moving::{fill_table, move_start, source};
 use crate::process::{default_zdm, measure_to, Run};
 use std::process::Command;
 use std::time::Duration;
@@ -89,19 +89,7 @@ pub async fn run(rows: u64, zdm: Option<std::path::PathBuf>, tool: &str) -> anyh
     fill_table(&src.url, rows, TABLE, false).await?;
     let my = format!("{}/bench", src.url);
     let db = TestDb::create().await;
-    let moved = crate::process::measure(
-        Command::new(&zdm).args([
-            "move",
-            "start",
-            "--until-caught-up",
-            "--json",
-            "--source",
-            &my,
-            "--target",
-            &db.url,
-        ]),
-        Duration::from_secs(3600),
-    )?;
+    let moved = move_start(&zdm, &my, &db.url)?;
     anyhow::ensure!(moved.code == 0, "zdm move start failed");
     let pg = db.connect().await;
     pg.batch_execute("CREATE SCHEMA copy; CREATE TABLE copy.t (LIKE bench.t INCLUDING ALL); INSERT INTO copy.t SELECT * FROM bench.t").await?;

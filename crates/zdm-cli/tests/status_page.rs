@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, Listening};
 use fantoccini::{Client, ClientBuilder};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -102,31 +101,13 @@ async fn screenshot(c: &Client, name: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
-/// `zdm serve` for `env`; its address from the first line it prints.
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(env: &Env) -> Serve {
-    let mut child = env
-        .command(&["serve", "--listen", "127.0.0.1:0", "--refresh", "250ms"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line[line.find("http://").expect("address")..]
-        .trim()
-        .to_string();
-    Serve(child, url)
+/// `zdm serve` for `env`, reading the ledger four times a second.
+fn serve(env: &Env) -> Listening {
+    Listening::spawn(
+        env,
+        &["serve", "--listen", "127.0.0.1:0", "--refresh", "250ms"],
+        &[],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,7 +123,7 @@ async fn the_status_page_follows_a_backfill_live_in_a_real_browser() {
     assert_eq!(env.run(&["init"]).await.code, 0);
     let server = serve(&env);
     let (_driver, c) = browser().await;
-    c.goto(&server.1).await.unwrap();
+    c.goto(&server.url).await.unwrap();
     wait_for(
         &c,
         "return Number(document.body.dataset.polls || 0) > 0",
@@ -298,7 +279,7 @@ async fn the_status_page_shows_a_move_and_its_verification() {
     );
     let server = serve(&env);
     let (_driver, b) = browser().await;
-    b.goto(&server.1).await.unwrap();
+    b.goto(&server.url).await.unwrap();
     wait_for(
         &b,
         "return Number(document.body.dataset.polls || 0) > 0",

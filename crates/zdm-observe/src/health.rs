@@ -28,9 +28,8 @@ pub struct Verdict {
     pub body: serde_json::Value,
 }
 
-/// Alive while the database answers: the latest read succeeded and is recent (`age` since it
-/// was taken, `stale_after` the limit).
-pub fn liveness(s: &Snapshot, age: Duration, stale_after: Duration) -> Verdict {
+/// Why the process is not alive: the latest read failed, or is older than `stale_after`.
+fn liveness_reasons(s: &Snapshot, age: Duration, stale_after: Duration) -> Vec<String> {
     let mut reasons = Vec::new();
     if !s.ledger_up {
         reasons.push(format!(
@@ -44,6 +43,13 @@ pub fn liveness(s: &Snapshot, age: Duration, stale_after: Duration) -> Verdict {
             age.as_secs_f64()
         ));
     }
+    reasons
+}
+
+/// Alive while the database answers: the latest read succeeded and is recent (`age` since it
+/// was taken, `stale_after` the limit).
+pub fn liveness(s: &Snapshot, age: Duration, stale_after: Duration) -> Verdict {
+    let reasons = liveness_reasons(s, age, stale_after);
     Verdict {
         ok: reasons.is_empty(),
         body: json!({
@@ -55,13 +61,7 @@ pub fn liveness(s: &Snapshot, age: Duration, stale_after: Duration) -> Verdict {
 }
 
 pub fn readiness(s: &Snapshot, age: Duration, stale_after: Duration, p: &ReadyPolicy) -> Verdict {
-    let live = liveness(s, age, stale_after);
-    let mut reasons: Vec<String> = live.body["reasons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str().map(str::to_string))
-        .collect();
+    let mut reasons = liveness_reasons(s, age, stale_after);
     if p.unready_on_failed {
         for m in s.status.iter().flat_map(|r| &r.migrations) {
             if m.state == zdm_core::state::MigrationState::Failed {

@@ -8,6 +8,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use zdm_pg::backfill::BATCH_BUCKETS;
 
 type Labels = Vec<(&'static str, String)>;
@@ -29,7 +30,7 @@ const IN_FLIGHT: &[&str] = &["running", "expanded", "completing", "rolling_back"
 /// Runs made outside a move are labelled with this `job`.
 pub const STANDALONE_JOB: &str = "standalone";
 
-pub fn encode(s: &Snapshot) -> String {
+pub fn encode(s: &Arc<Snapshot>) -> String {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Collector(s.clone())));
     let mut out = String::new();
@@ -41,8 +42,9 @@ pub fn encode(s: &Snapshot) -> String {
 /// The content type of [`encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The collector shares the snapshot the server holds (no copy per scrape).
 #[derive(Debug)]
-struct Collector(Snapshot);
+struct Collector(Arc<Snapshot>);
 
 enum Value {
     Gauge(f64),
@@ -84,11 +86,8 @@ fn gauge(
     unit: Option<Unit>,
     series: impl IntoIterator<Item = (Labels, f64)>,
 ) -> Result<(), std::fmt::Error> {
-    let series = series
-        .into_iter()
-        .map(|(l, v)| (l, Value::Gauge(v)))
-        .collect();
-    family(enc, name, help, unit, MetricType::Gauge, series)
+    let series = series.into_iter().map(|(l, v)| (l, Value::Gauge(v)));
+    family(enc, name, help, unit, MetricType::Gauge, series.collect())
 }
 
 /// `name` without `_total`: the encoder appends it (after the unit).
@@ -99,11 +98,8 @@ fn counter(
     unit: Option<Unit>,
     series: impl IntoIterator<Item = (Labels, f64)>,
 ) -> Result<(), std::fmt::Error> {
-    let series = series
-        .into_iter()
-        .map(|(l, v)| (l, Value::Counter(v)))
-        .collect();
-    family(enc, name, help, unit, MetricType::Counter, series)
+    let series = series.into_iter().map(|(l, v)| (l, Value::Counter(v)));
+    family(enc, name, help, unit, MetricType::Counter, series.collect())
 }
 
 /// A histogram whose counts were kept in the ledger (per bucket, not cumulative).

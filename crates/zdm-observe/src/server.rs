@@ -299,9 +299,6 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn api_status(State(shared): State<Arc<Shared>>) -> Response {
     let (s, _) = shared.latest();
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(s.as_ref().clone()),
-    )
-        .into_response()
+    // Serialised straight from the shared snapshot.
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(&*s)).into_response()
 }

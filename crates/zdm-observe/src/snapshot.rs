@@ -75,10 +75,6 @@ impl Snapshot {
         }
     }
 
-    pub fn failed(&self) -> bool {
-        self.health.as_ref().is_some_and(|h| h.status == "failed")
-    }
-
     /// The highest lag of a following move, if any follows.
     pub fn max_lag(&self) -> Option<f64> {
         self.moves

@@ -42,18 +42,23 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// `program args…`, as `postgres` when running as root.
-fn run(program: &Path, args: &[&str]) {
-    let out = if is_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(program)
-            .args(args)
-            .output()
+/// `program args…`, as `postgres` when running as root (PostgreSQL refuses root).
+fn as_postgres(program: &Path, args: &[&str]) -> Command {
+    let mut c = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
     } else {
-        Command::new(program).args(args).output()
-    }
-    .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+        Command::new(program)
+    };
+    c.args(args);
+    c
+}
+
+fn run(program: &Path, args: &[&str]) {
+    let out = as_postgres(program, args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
     assert!(
         out.status.success(),
         "{} {args:?}: {}{}",
@@ -172,23 +177,12 @@ impl PrimaryWithStandby {
 impl Drop for PrimaryWithStandby {
     fn drop(&mut self) {
         for d in &self.data {
-            let pg_ctl = self.bin.join("pg_ctl");
-            let args = [
-                "-D",
-                d.to_str().unwrap_or_default(),
-                "-m",
-                "immediate",
-                "stop",
-            ];
-            let _ = if is_root() {
-                Command::new("runuser")
-                    .args(["-u", "postgres", "--"])
-                    .arg(&pg_ctl)
-                    .args(args)
-                    .output()
-            } else {
-                Command::new(&pg_ctl).args(args).output()
-            };
+            let d = d.to_str().unwrap_or_default();
+            let _ = as_postgres(
+                &self.bin.join("pg_ctl"),
+                &["-D", d, "-m", "immediate", "stop"],
+            )
+            .output();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

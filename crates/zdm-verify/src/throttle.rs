@@ -102,10 +102,6 @@ impl Throttle {
         }
     }
 
-    pub fn active(&self) -> bool {
-        self.batch_target.is_some() || !self.pause.is_zero() || self.max_replica_lag.is_some()
-    }
-
     /// Time spent paused or waiting for replicas so far.
     pub fn throttled(&self) -> Duration {
         Duration::from_micros(self.waited_micros.load(Ordering::Relaxed))

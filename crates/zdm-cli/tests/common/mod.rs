@@ -1,8 +1,11 @@
 //! Drives the real `zdm` binary against a fresh database per test.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use zdm_testkit::TestDb;
 
 pub struct Env {
@@ -115,4 +118,100 @@ pub fn state_of(status: &serde_json::Value, id: &str) -> serde_json::Value {
         .find(|m| m["id"] == id)
         .unwrap_or_else(|| panic!("{id} not in status: {status}"))
         .clone()
+}
+
+/// A zdm process that announced an address on stdout or stderr; killed when dropped.
+pub struct Listening {
+    child: Child,
+    pub url: String,
+    pub output: Arc<Mutex<String>>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Listening {
+    /// Starts `args` and waits for the line announcing `http://…`.
+    pub fn spawn(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> Listening {
+        let mut cmd = env.command(args);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(i) = line.find("http://") {
+                        let _ = tx.send(line[i..].trim().to_string());
+                    }
+                    output.lock().unwrap().push_str(&(line + "\n"));
+                }
+            });
+        }
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no address announced by zdm {args:?}:\n{}",
+                    output.lock().unwrap()
+                )
+            });
+        Listening { child, url, output }
+    }
+
+    pub fn wait(&mut self) -> i32 {
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+pub async fn request(method: reqwest::Method, url: &str, headers: &[(&str, &str)]) -> Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client.request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    Response {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        body: r.text().await.unwrap(),
+    }
+}
+
+pub async fn get(url: &str) -> Response {
+    request(reqwest::Method::GET, url, &[]).await
 }
