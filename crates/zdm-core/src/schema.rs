@@ -92,6 +92,26 @@ impl Table {
             .ok_or_else(|| format!("column `{name}` does not exist in table `{}`", self.name))
     }
 
+    /// The physical name of a column given by its logical name.
+    pub fn physical_column(&self, name: &str) -> Result<String, String> {
+        self.require_column(name).map(|c| c.physical.clone())
+    }
+
+    /// `expr` (written in logical column names) with every column whose physical name differs
+    /// put under its physical name, all at once.
+    pub fn physical_expr(&self, expr: &str) -> String {
+        let with: Vec<(String, String)> = self
+            .columns
+            .iter()
+            .filter(|c| c.name != c.physical)
+            .map(|c| (c.name.clone(), crate::ident::quote_ident(&c.physical)))
+            .collect();
+        if with.is_empty() {
+            return expr.to_string();
+        }
+        crate::planner::rewrite::replace_columns_in_expr(expr, &with)
+    }
+
     pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.name == name)
     }

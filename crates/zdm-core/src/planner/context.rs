@@ -1,10 +1,7 @@
 //! The planning state the operations write into, and the assembly of the final [`Plan`].
 
 use super::triggers::{self, DualWrite};
-use super::{
-    Backfill, Mode, Plan, PlanError, PlanOperation, Stage, Step, TableMapping, Target,
-    VersionMapping,
-};
+use super::{Backfill, Mode, Plan, PlanError, PlanOperation, Stage, Step, Target};
 use crate::ident::{quote_ident, quote_qualified};
 use crate::schema::{Schema, Table};
 
@@ -31,7 +28,6 @@ pub struct PlanContext {
     steps_rollback: Vec<Step>,
     pub(crate) dual_writes: Vec<DualWrite>,
     backfills: Vec<Backfill>,
-    mapping: VersionMapping,
     /// Tables created by this migration: nothing reads them yet, so they change directly.
     pub created: std::collections::BTreeSet<String>,
     pub(crate) duplicated: Vec<super::ops::duplicate::DuplicatedColumn>,
@@ -48,7 +44,6 @@ impl PlanContext {
             steps_rollback: Vec::new(),
             dual_writes: Vec::new(),
             backfills: Vec::new(),
-            mapping: VersionMapping::default(),
             created: Default::default(),
             duplicated: Vec::new(),
         }
@@ -89,6 +84,15 @@ impl PlanContext {
             sql: sql.into(),
             lock: lock.into(),
         });
+    }
+
+    /// How many start steps are planned so far (the index the next one gets).
+    pub(crate) fn start_steps(&self) -> usize {
+        self.steps_start.len()
+    }
+
+    pub(crate) fn rewrite_start_step(&mut self, index: usize, sql: String) {
+        self.steps_start[index].sql = sql;
     }
 
     pub fn complete(
@@ -214,28 +218,49 @@ impl PlanContext {
         }
     }
 
-    /// The new version's mapping of a table (created as the identity).
-    pub fn mapping(&mut self, logical: &str, physical: &str) -> &mut TableMapping {
-        if let Some(i) = self
-            .mapping
-            .tables
-            .iter()
-            .position(|t| t.physical == physical)
-        {
-            let m = &mut self.mapping.tables[i];
-            m.logical = logical.to_string();
-            return m;
-        }
-        self.mapping.tables.push(TableMapping {
-            logical: logical.into(),
-            physical: physical.into(),
-            ..Default::default()
-        });
-        self.mapping.tables.last_mut().expect("just pushed")
+    /// Whether `column` (logical) of existing table `table` is added by this migration: the old
+    /// version never writes it, so constraints on it need no duplicate.
+    pub fn added_column(&self, table: &str, column: &str) -> bool {
+        let Ok(t) = self.table(table) else {
+            return false;
+        };
+        let Some(c) = t.column(column) else {
+            return false;
+        };
+        !self.created.contains(table)
+            && !self.old.tables.values().any(|o| {
+                o.physical == t.physical && o.columns.iter().any(|oc| oc.physical == c.physical)
+            })
+            && !self.duplicated.iter().any(|d| d.temp == c.physical)
     }
 
-    pub fn hide_table(&mut self, physical: &str) {
-        self.mapping.hidden_tables.push(physical.to_string());
+    /// A physical name for a table this migration creates as `name`: its own, unless a table
+    /// of that name exists until complete (dropped by this migration), then a helper name that
+    /// complete settles.
+    pub fn free_table_name(&self, name: &str) -> String {
+        let taken = |n: &str| {
+            self.old.tables.values().any(|t| t.physical == n)
+                || self.new.tables.values().any(|t| t.physical == n)
+        };
+        if !taken(name) {
+            return name.to_string();
+        }
+        truncate63(format!("_zdm_new_{name}"))
+    }
+
+    /// A physical name for a column this migration adds to `table` (logical) as `name`: its
+    /// own, unless the table still holds a column of that name until complete.
+    pub fn free_column_name(&self, table: &str, name: &str) -> Result<String, String> {
+        let t = self.table(table)?;
+        let old = self.old.tables.values().find(|o| o.physical == t.physical);
+        let taken = |n: &str| {
+            t.columns.iter().any(|c| c.physical == n)
+                || old.is_some_and(|o| o.columns.iter().any(|c| c.physical == n))
+        };
+        if !taken(name) {
+            return Ok(name.to_string());
+        }
+        Ok(truncate63(format!("_zdm_add_{name}")))
     }
 
     /// Plan every operation, then add the dual-write triggers and the version-schema steps.
@@ -252,8 +277,15 @@ impl PlanContext {
     }
 
     fn finish(mut self) -> Plan {
-        for b in &mut self.backfills {
-            b.set = triggers::backfill_assignments(&self.dual_writes, &b.table);
+        super::settle::settle_names(&mut self);
+        let mapping = super::settle::mapping(&self);
+        let sets: Vec<Vec<String>> = self
+            .backfills
+            .iter()
+            .map(|b| triggers::backfill_assignments(&self, &b.table))
+            .collect();
+        for (b, set) in self.backfills.iter_mut().zip(sets) {
+            b.set = set;
         }
         super::ops::duplicate::rebuild_dependents(&mut self);
         let trig = triggers::plan(&self);
@@ -309,7 +341,7 @@ impl PlanContext {
             target: self.target,
             start,
             backfills: self.backfills,
-            mapping: self.mapping,
+            mapping,
             complete,
             rollback: unview,
             new_schema: self.new,

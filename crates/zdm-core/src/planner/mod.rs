@@ -8,6 +8,7 @@
 mod context;
 pub mod ops;
 pub mod rewrite;
+mod settle;
 pub mod triggers;
 pub mod views;
 
@@ -100,6 +101,9 @@ pub struct TableMapping {
     pub renamed: Vec<(String, String)>,
     /// Physical columns the new version does not see.
     pub hidden: Vec<String>,
+    /// (helper, original): a helper column that takes the place of the column it replaces.
+    #[serde(default)]
+    pub replaces: Vec<(String, String)>,
 }
 
 /// How the new version's views map names, applied to the catalog as it is after the expand (so

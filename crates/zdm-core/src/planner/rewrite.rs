@@ -1,11 +1,17 @@
-//! Token-aware renaming of a column inside a SQL expression (check constraints, index
-//! definitions): bare or double-quoted identifiers equal to the old name are replaced, while
-//! string literals and qualified names (`t.col`, `col.field`) are left alone. Malformed input
-//! (an unterminated quote) is copied through unchanged, never a panic.
+//! Token-aware substitution of columns inside a SQL expression (check constraints, index
+//! definitions, `up`/`down` SQL): bare or double-quoted identifiers equal to a column's name are
+//! replaced, while string literals and qualified names (`t.col`, `col.field`) are left alone.
+//! Malformed input (an unterminated quote) is copied through unchanged, never a panic.
 
 use crate::ident::quote_ident;
 
 pub fn rename_column_in_expr(expr: &str, from: &str, to: &str) -> String {
+    replace_columns_in_expr(expr, &[(from.to_string(), quote_ident(to))])
+}
+
+/// Replace every reference to a column named in `with` (name → SQL put in its place) in one
+/// pass, so swapped names (`a` → `b`, `b` → `a`) do not chain.
+pub fn replace_columns_in_expr(expr: &str, with: &[(String, String)]) -> String {
     let b = expr.as_bytes();
     let mut out = String::with_capacity(expr.len() + 16);
     let mut i = 0;
@@ -22,10 +28,9 @@ pub fn rename_column_in_expr(expr: &str, from: &str, to: &str) -> String {
                 break;
             }
             let name = expr[i + 1..end - 1].replace("\"\"", "\"");
-            if name == from && !qualified(b, i, end) {
-                out.push_str(&quote_ident(to));
-            } else {
-                out.push_str(&expr[i..end]);
+            match with.iter().find(|(from, _)| *from == name) {
+                Some((_, to)) if !qualified(b, i, end) => out.push_str(to),
+                _ => out.push_str(&expr[i..end]),
             }
             i = end;
         } else if c.is_ascii_alphabetic() || c == b'_' {
@@ -34,13 +39,13 @@ pub fn rename_column_in_expr(expr: &str, from: &str, to: &str) -> String {
                 i += 1;
             }
             let word = &expr[start..i];
-            if word.eq_ignore_ascii_case(from)
-                && from == from.to_ascii_lowercase()
-                && !qualified(b, start, i)
-            {
-                out.push_str(&quote_ident(to));
-            } else {
-                out.push_str(word);
+            // An unquoted word folds to lower case, so it names only a lower-case column.
+            let found = with.iter().find(|(from, _)| {
+                word.eq_ignore_ascii_case(from) && *from == from.to_ascii_lowercase()
+            });
+            match found {
+                Some((_, to)) if !qualified(b, start, i) => out.push_str(to),
+                _ => out.push_str(word),
             }
         } else {
             let ch = expr[i..].chars().next().expect("in bounds");
@@ -110,6 +115,18 @@ mod tests {
                 "x"
             ),
             "CREATE INDEX i ON public.t USING btree (\"x\", id) WHERE (\"x\" IS NOT NULL)"
+        );
+    }
+
+    #[test]
+    fn substitutes_all_names_at_once() {
+        let with = [
+            ("a".to_string(), "\"b\"".to_string()),
+            ("b".to_string(), "(a + 1)".to_string()),
+        ];
+        assert_eq!(
+            replace_columns_in_expr("a < b AND 'a' <> \"b\"", &with),
+            "\"b\" < (a + 1) AND 'a' <> (a + 1)"
         );
     }
 }

@@ -42,14 +42,43 @@ pub struct DualWrite {
 /// Session setting the backfill sets (`SET LOCAL … = 'on'`) so the dual-write trigger skips it.
 pub const BACKFILL_SETTING: &str = "zdm.backfill";
 
-/// The `SET` list the backfill uses for `table`: each old → new dual write as plain SQL.
-pub fn backfill_assignments(dual_writes: &[DualWrite], table: &str) -> Vec<String> {
-    dual_writes
+/// The names an `up` expression may use besides the old version's own (which are the physical
+/// ones): the new version's names of the table's columns, as pgroll writes `up`, each standing
+/// for the value the old version wrote (name, physical column). An old name wins a clash.
+pub(crate) fn new_names_on_old_side(ctx: &PlanContext, table: &str) -> Vec<(String, String)> {
+    let old = ctx.old.tables.values().find(|t| t.physical == table);
+    let Some(new) = ctx.new.tables.values().find(|t| t.physical == table) else {
+        return Vec::new();
+    };
+    new.columns
+        .iter()
+        .filter(|c| !old.is_some_and(|o| o.columns.iter().any(|oc| oc.name == c.name)))
+        .map(|c| {
+            let physical = ctx
+                .duplicated
+                .iter()
+                .find(|d| d.table == table && d.temp == c.physical)
+                .map(|d| d.column.clone())
+                .unwrap_or_else(|| c.physical.clone());
+            (c.name.clone(), physical)
+        })
+        .collect()
+}
+
+/// The `SET` list the backfill uses for `table`: each old → new dual write as plain SQL, with
+/// the new version's names put under their physical columns.
+pub(crate) fn backfill_assignments(ctx: &PlanContext, table: &str) -> Vec<String> {
+    let names: Vec<(String, String)> = new_names_on_old_side(ctx, table)
+        .into_iter()
+        .map(|(n, p)| (n, quote_ident(&p)))
+        .collect();
+    ctx.dual_writes
         .iter()
         .filter(|d| d.table == table && d.direction == Direction::FromOld)
         .map(|d| {
             let col = quote_ident(&d.column);
             let expr = d.expr.trim().trim_end_matches(';');
+            let expr = super::rewrite::replace_columns_in_expr(expr, &names);
             if d.only_if_null {
                 format!("{col} = coalesce({col}, ({expr}))")
             } else {
@@ -96,19 +125,27 @@ fn declarations(ctx: &PlanContext, table: &str, new_version: bool, exprs: &[&str
     let Some(t) = schema.tables.values().find(|t| t.physical == table) else {
         return String::new();
     };
+    let mut names: Vec<(String, String)> = t
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.physical.clone()))
+        .collect();
+    if !new_version {
+        names.extend(new_names_on_old_side(ctx, table));
+    }
     let mut out = String::new();
-    for c in &t.columns {
-        if matches!(c.name.to_ascii_lowercase().as_str(), "new" | "old")
-            || !exprs.iter().any(|e| mentions(e, &c.name))
+    for (name, physical) in names {
+        if matches!(name.to_ascii_lowercase().as_str(), "new" | "old")
+            || !exprs.iter().any(|e| mentions(e, &name))
         {
             continue; // unused, or would shadow the NEW/OLD records
         }
         out.push_str(&format!(
             "      {} {}.{}%TYPE := NEW.{};\n",
-            quote_ident(&c.name),
+            quote_ident(&name),
             quote_qualified(&ctx.target.schema, table),
-            quote_ident(&c.physical),
-            quote_ident(&c.physical)
+            quote_ident(&physical),
+            quote_ident(&physical)
         ));
     }
     out

@@ -16,29 +16,36 @@ pub fn visible_columns(table: &Table, mapping: &VersionMapping) -> Vec<(String, 
     let m = mapping.tables.iter().find(|m| m.physical == table.physical);
     let renamed: &[(String, String)] = m.map(|m| m.renamed.as_slice()).unwrap_or(&[]);
     let hidden: &[String] = m.map(|m| m.hidden.as_slice()).unwrap_or(&[]);
+    let replaces: Vec<(String, String)> = match m {
+        Some(m) if !m.replaces.is_empty() => m.replaces.clone(),
+        // Plans stored before `replaces` existed: a helper renamed to the column it replaces.
+        _ => renamed
+            .iter()
+            .filter(|(l, q)| q.starts_with(INTERNAL) && hidden.contains(l))
+            .map(|(l, q)| (q.clone(), l.clone()))
+            .collect(),
+    };
     let exists = |p: &str| table.columns.iter().any(|c| c.physical == p);
-    let mut used = vec![false; renamed.len()];
+    let logical = |p: &str| renamed.iter().find(|(_, q)| q == p).map(|(l, _)| l.clone());
     let mut out = Vec::new();
     for c in &table.columns {
         let p = &c.physical;
+        if replaces.iter().any(|(helper, _)| helper == p) {
+            continue; // shown in the place of the column it replaces
+        }
         if hidden.contains(p) {
-            // A column replaced by its new version keeps its place in the view.
-            if let Some(i) = renamed
+            let helper = replaces
                 .iter()
-                .position(|(l, q)| l == p && q.starts_with(INTERNAL) && exists(q))
-            {
-                if !used[i] {
-                    used[i] = true;
-                    out.push((renamed[i].1.clone(), renamed[i].0.clone()));
+                .find(|(helper, original)| original == p && exists(helper));
+            if let Some((helper, _)) = helper {
+                if let Some(l) = logical(helper) {
+                    out.push((helper.clone(), l));
                 }
             }
             continue;
         }
-        if let Some(i) = renamed.iter().position(|(_, q)| q == p) {
-            if !used[i] {
-                used[i] = true;
-                out.push((p.clone(), renamed[i].0.clone()));
-            }
+        if let Some(l) = logical(p) {
+            out.push((p.clone(), l));
             continue;
         }
         if p.starts_with(INTERNAL) {
@@ -51,17 +58,13 @@ pub fn visible_columns(table: &Table, mapping: &VersionMapping) -> Vec<(String, 
 
 /// Logical name of a physical table in the new version, or None when it is hidden.
 pub fn logical_table_name<'a>(physical: &'a str, mapping: &'a VersionMapping) -> Option<&'a str> {
-    if mapping.hidden_tables.iter().any(|t| t == physical) || physical.starts_with(INTERNAL) {
+    if mapping.hidden_tables.iter().any(|t| t == physical) {
         return None;
     }
-    Some(
-        mapping
-            .tables
-            .iter()
-            .find(|m| m.physical == physical)
-            .map(|m| m.logical.as_str())
-            .unwrap_or(physical),
-    )
+    if let Some(m) = mapping.tables.iter().find(|m| m.physical == physical) {
+        return Some(m.logical.as_str());
+    }
+    (!physical.starts_with(INTERNAL)).then_some(physical)
 }
 
 /// The statements that create the version schema for `physical` (the catalog after the expand,

@@ -19,24 +19,33 @@ impl PlanOperation for AddColumn {
                 c.name, self.table
             ));
         }
+        // The physical name: the column's own, unless the table still holds a column of that
+        // name until complete (dropped by this migration); the names settle at complete.
+        let physical = ctx.free_column_name(&self.table, &c.name)?;
+        let mut model_column = model(c);
+        model_column.physical = physical.clone();
+        let mut with_column = t.clone();
+        with_column.columns.push(model_column.clone());
         let qt = ctx.qt(&t.physical);
-        let qc = quote_ident(&c.name);
+        let qc = quote_ident(&physical);
         let lock = ctx.brief_exclusive(&t.physical);
         let validate_lock = format!(
             "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
             ctx.target.schema, t.physical
         );
         if ctx.created.contains(&self.table) {
+            let mut def = c.clone();
+            def.name = physical.clone();
             ctx.start(
                 Stage::Expand,
                 Mode::Transaction,
                 format!(
                     "ALTER TABLE {qt} ADD COLUMN {}",
-                    column_definition(c, !c.nullable)
+                    column_definition(&def, !c.nullable)
                 ),
                 lock,
             );
-            ctx.table_mut(&self.table)?.columns.push(model(c));
+            ctx.table_mut(&self.table)?.columns.push(model_column);
             return Ok(());
         }
         if c.pk {
@@ -62,10 +71,10 @@ impl PlanOperation for AddColumn {
             );
         }
         if !c.nullable {
-            ctx.not_null_at_complete(&t.physical, &c.name, &c.name);
+            ctx.not_null_at_complete(&t.physical, &physical, &physical);
         }
         if c.unique {
-            let idx = truncate63(format!("{}_{}_key", t.physical, c.name));
+            let idx = truncate63(format!("{}_{}_key", t.name, c.name));
             ctx.start(
                 Stage::ExpandConcurrently,
                 Mode::NoTransaction,
@@ -90,7 +99,7 @@ impl PlanOperation for AddColumn {
             ctx.constraint_not_valid(
                 &t.physical,
                 &chk.name,
-                &format!("CHECK ({})", chk.constraint),
+                &format!("CHECK ({})", with_column.physical_expr(&chk.constraint)),
                 lock.clone(),
                 true,
             );
@@ -123,7 +132,7 @@ impl PlanOperation for AddColumn {
         if let Some((expr, only_if_null)) = fill {
             ctx.dual_write(DualWrite {
                 table: t.physical.clone(),
-                column: c.name.clone(),
+                column: physical.clone(),
                 expr,
                 direction: Direction::FromOld,
                 insert_only: false,
@@ -137,7 +146,7 @@ impl PlanOperation for AddColumn {
             format!("ALTER TABLE {qt} DROP COLUMN IF EXISTS {qc}"),
             lock,
         );
-        ctx.table_mut(&self.table)?.columns.push(model(c));
+        ctx.table_mut(&self.table)?.columns.push(model_column);
         Ok(())
     }
 }

@@ -8,7 +8,6 @@ use super::rename_column::rename;
 use crate::ident::{quote_ident, quote_literal};
 use crate::operations::AlterColumn;
 use crate::planner::context::truncate63;
-use crate::planner::rewrite::rename_column_in_expr;
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 
 impl PlanOperation for AlterColumn {
@@ -66,7 +65,7 @@ impl PlanOperation for AlterColumn {
                 direct.push(format!(
                     "ALTER TABLE {qt} ADD CONSTRAINT {} CHECK ({}){}",
                     quote_ident(&chk.name),
-                    chk.constraint,
+                    t.physical_expr(&chk.constraint),
                     if chk.no_inherit { " NO INHERIT" } else { "" }
                 ));
             }
@@ -161,7 +160,7 @@ impl PlanOperation for AlterColumn {
             );
         }
         if let Some(chk) = &self.check {
-            let expr = rename_column_in_expr(&chk.constraint, &self.column, &dup.temp);
+            let expr = ctx.table(&self.table)?.physical_expr(&chk.constraint);
             ctx.constraint_not_valid(
                 &t.physical,
                 &chk.name,

@@ -7,7 +7,6 @@ use super::duplicate::{duplicate_column, Change};
 use crate::ident::quote_ident;
 use crate::operations::CreateConstraint;
 use crate::planner::context::truncate63;
-use crate::planner::rewrite::rename_column_in_expr;
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 use crate::schema::Constraint;
 
@@ -40,13 +39,16 @@ impl PlanOperation for CreateConstraint {
             let cols = self
                 .columns
                 .iter()
-                .map(|c| quote_ident(c))
-                .collect::<Vec<_>>()
+                .map(|c| t.physical_column(c).map(|p| quote_ident(&p)))
+                .collect::<Result<Vec<_>, _>>()?
                 .join(", ");
             let body = match kind {
                 "p" => format!("PRIMARY KEY ({cols})"),
                 "u" => format!("UNIQUE ({cols})"),
-                "c" => format!("CHECK ({})", self.check.as_deref().unwrap_or("true")),
+                "c" => format!(
+                    "CHECK ({})",
+                    t.physical_expr(self.check.as_deref().unwrap_or("true"))
+                ),
                 _ => format!(
                     "FOREIGN KEY ({cols}) {}",
                     table_references_sql(
@@ -65,6 +67,11 @@ impl PlanOperation for CreateConstraint {
         } else {
             let mut temps = Vec::new();
             for c in &self.columns {
+                if ctx.added_column(&self.table, c) {
+                    // New to this migration: the old version never writes it.
+                    temps.push(t.physical_column(c)?);
+                    continue;
+                }
                 let change = Change {
                     nullable: if kind == "p" { Some(false) } else { None },
                     up: self.up.get(c).map(String::as_str),
@@ -112,10 +119,9 @@ impl PlanOperation for CreateConstraint {
                     );
                 }
                 "c" => {
-                    let mut expr = self.check.clone().unwrap_or_else(|| "true".into());
-                    for (c, temp) in self.columns.iter().zip(&temps) {
-                        expr = rename_column_in_expr(&expr, c, temp);
-                    }
+                    let expr = ctx
+                        .table(&self.table)?
+                        .physical_expr(self.check.as_deref().unwrap_or("true"));
                     ctx.constraint_not_valid(
                         &t.physical,
                         &self.name,
@@ -135,8 +141,12 @@ impl PlanOperation for CreateConstraint {
                 }
             }
         }
-        let physical: Vec<String> = self.columns.clone();
         let table = ctx.table_mut(&self.table)?;
+        let physical = self
+            .columns
+            .iter()
+            .map(|c| table.physical_column(c))
+            .collect::<Result<Vec<_>, _>>()?;
         if kind == "p" {
             table.primary_key = physical.clone();
         }

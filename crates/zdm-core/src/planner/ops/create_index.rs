@@ -51,7 +51,7 @@ impl PlanOperation for CreateIndex {
             sql.push_str(&format!(" WITH ({sp})"));
         }
         if let Some(p) = self.predicate.as_deref().filter(|x| !x.is_empty()) {
-            sql.push_str(&format!(" WHERE {p}"));
+            sql.push_str(&format!(" WHERE {}", t.physical_expr(p)));
         }
         let drop_invalid = format!(
             "DO $zdm$ BEGIN IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \

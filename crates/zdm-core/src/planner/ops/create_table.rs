@@ -94,7 +94,9 @@ impl PlanOperation for CreateTable {
         if ctx.new.table(&self.name).is_some() {
             return Err(format!("table `{}` already exists", self.name));
         }
-        let qt = ctx.qt(&self.name);
+        // Under a helper name while a table this migration drops still holds the name.
+        let physical = ctx.free_table_name(&self.name);
+        let qt = ctx.qt(&physical);
         let pk: Vec<String> = self
             .columns
             .iter()
@@ -188,7 +190,7 @@ impl PlanOperation for CreateTable {
             self.name.clone(),
             Table {
                 name: self.name.clone(),
-                physical: self.name.clone(),
+                physical,
                 columns,
                 primary_key: pk_all,
                 indexes: Vec::new(),

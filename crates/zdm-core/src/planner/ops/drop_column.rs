@@ -20,6 +20,12 @@ impl PlanOperation for DropColumn {
     fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
         let t = ctx.table(&self.table)?.clone();
         let col = t.require_column(&self.column)?.clone();
+        if ctx.duplicated.iter().any(|d| d.temp == col.physical) {
+            return Err(format!(
+                "column `{}` is changed by an earlier operation of this migration; drop it without changing it first",
+                self.column
+            ));
+        }
         let qt = ctx.qt(&t.physical);
         let qc = quote_ident(&col.physical);
         let lock = ctx.brief_exclusive(&t.physical);
@@ -68,9 +74,6 @@ impl PlanOperation for DropColumn {
                     lock.clone(),
                 );
             }
-            ctx.mapping(&self.table, &t.physical)
-                .hidden
-                .push(col.physical.clone());
         }
         ctx.table_mut(&self.table)?
             .columns

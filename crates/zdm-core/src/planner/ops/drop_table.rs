@@ -53,7 +53,6 @@ impl PlanOperation for DropTable {
                 ),
                 lock,
             );
-            ctx.hide_table(&t.physical);
         }
         ctx.new.tables.remove(&self.name);
         Ok(())

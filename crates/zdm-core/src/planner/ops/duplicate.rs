@@ -4,7 +4,7 @@
 //! dual-write trigger (`up` old→new, `down` new→old), backfilled, and swapped in at complete.
 
 use super::super::context::{temp_column, truncate63, PlanContext};
-use super::super::rewrite::rename_column_in_expr;
+use super::super::rewrite::{rename_column_in_expr, replace_columns_in_expr};
 use super::super::triggers::migration_tag;
 use super::super::triggers::{Direction, DualWrite};
 use super::super::{Mode, Stage};
@@ -32,6 +32,9 @@ pub struct DuplicatedColumn {
     pub column: String,
     pub temp: String,
     pub without_constraint: Option<String>,
+    /// Index of the start step that adds the helper column (a later operation on the same
+    /// column may change its type).
+    pub add_step: usize,
 }
 
 pub struct Duplicated {
@@ -58,8 +61,15 @@ pub fn duplicate_column(
 ) -> Result<Duplicated, String> {
     let t = ctx.table(table)?.clone();
     let col = t.require_column(column)?.clone();
-    if col.physical != col.name {
-        return Err(format!("column `{table}.{column}` is already changed by an earlier operation of this migration"));
+    if let Some(i) = ctx
+        .duplicated
+        .iter()
+        .position(|d| d.table == t.physical && d.temp == col.physical)
+    {
+        return change_duplicate(ctx, table, column, i, change);
+    }
+    if ctx.added_column(table, column) {
+        return Err(format!("column `{table}.{column}` is added by this migration: give its final definition in add_column"));
     }
     let in_primary_key = t.primary_key.contains(&col.physical);
     if in_primary_key {
@@ -82,7 +92,7 @@ pub fn duplicate_column(
         return Err(format!("column `{table}.{column}` is part of exclusion constraint `{}`, which cannot be rebuilt online", x.name));
     }
     let qt = ctx.qt(&t.physical);
-    let temp = temp_column(column);
+    let temp = temp_column(&col.physical);
     let qtemp = quote_ident(&temp);
     let qcol = quote_ident(&col.physical);
     let data_type = change.data_type.unwrap_or(&col.data_type).to_string();
@@ -102,6 +112,7 @@ pub fn duplicate_column(
 
     // Expand: the helper column (never with a default in ADD COLUMN, which could rewrite the
     // table for a volatile one; SET DEFAULT is catalog-only and applies to new rows).
+    let add_step = ctx.start_steps();
     ctx.start(
         Stage::Expand,
         Mode::Transaction,
@@ -134,6 +145,7 @@ pub fn duplicate_column(
         column: col.physical.clone(),
         temp: temp.clone(),
         without_constraint: change.without_constraint.map(str::to_string),
+        add_step,
     });
 
     // Dual writes: old → new with `up`, new → old with `down` (both default to a plain copy).
@@ -143,7 +155,7 @@ pub fn duplicate_column(
         expr: change
             .up
             .map(str::to_string)
-            .unwrap_or_else(|| quote_ident(column)),
+            .unwrap_or_else(|| quote_ident(&col.physical)),
         direction: Direction::FromOld,
         insert_only: false,
         only_if_null: false,
@@ -222,7 +234,7 @@ pub fn duplicate_column(
         lock.clone(),
     );
     if !nullable {
-        ctx.not_null_at_complete(&t.physical, &temp, column);
+        ctx.not_null_at_complete(&t.physical, &temp, &col.physical);
     }
     if let (Some(kind), Some(_), None) = (&col.identity, &col.sequence, &change.default) {
         let generated = if kind == "a" { "ALWAYS" } else { "BY DEFAULT" };
@@ -268,9 +280,6 @@ pub fn duplicate_column(
     }
 
     // The new version sees the helper column under the column's name.
-    let m = ctx.mapping(table, &t.physical);
-    m.renamed.push((column.to_string(), temp.clone()));
-    m.hidden.push(col.physical.clone());
     let nt = ctx.table_mut(table)?;
     if let Some(c) = nt.column_mut(column) {
         c.physical = temp.clone();
@@ -292,6 +301,96 @@ pub fn duplicate_column(
     Ok(Duplicated {
         table: t.physical,
         temp,
+    })
+}
+
+/// A further operation on a column this migration already duplicated changes the same helper
+/// column: its `up` applies to what the earlier `up` computed, its `down` comes before the earlier
+/// `down`, and a new type replaces the helper's type before it is created.
+fn change_duplicate(
+    ctx: &mut PlanContext,
+    table: &str,
+    column: &str,
+    index: usize,
+    change: &Change<'_>,
+) -> Result<Duplicated, String> {
+    let d = ctx.duplicated[index].clone();
+    let t = ctx.table(table)?.clone();
+    let col = t.require_column(column)?.clone();
+    let qt = ctx.qt(&t.physical);
+    let qtemp = quote_ident(&d.temp);
+    let lock = ctx.brief_exclusive(&t.physical);
+    if let Some(ty) = change.data_type.filter(|ty| *ty != col.data_type) {
+        ctx.rewrite_start_step(
+            d.add_step,
+            format!("ALTER TABLE {qt} ADD COLUMN {qtemp} {ty}"),
+        );
+    }
+    match change.nullable {
+        Some(false) if col.nullable => ctx.not_null_at_complete(&t.physical, &d.temp, &d.column),
+        Some(true) if !col.nullable => {
+            return Err(format!("column `{table}.{column}` is made NOT NULL by an earlier operation of this migration"));
+        }
+        _ => {}
+    }
+    match change.default {
+        Some(Some(def)) => ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} SET DEFAULT {def}"),
+            lock,
+        ),
+        Some(None) => ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} DROP DEFAULT"),
+            lock,
+        ),
+        None => {}
+    }
+    let names = |inner: &str| {
+        let inner = format!("({})", inner.trim().trim_end_matches(';'));
+        let mut with = vec![(column.to_string(), inner.clone())];
+        if d.column != column {
+            with.push((d.column.clone(), inner));
+        }
+        with
+    };
+    if let Some(up) = change.up {
+        if let Some(w) = ctx.dual_writes.iter_mut().find(|w| {
+            w.table == t.physical && w.column == d.temp && w.direction == Direction::FromOld
+        }) {
+            w.expr = replace_columns_in_expr(up, &names(&w.expr));
+        }
+    }
+    if let Some(down) = change.down {
+        if let Some(w) = ctx.dual_writes.iter_mut().find(|w| {
+            w.table == t.physical && w.column == d.column && w.direction == Direction::FromNew
+        }) {
+            w.expr = replace_columns_in_expr(&w.expr, &names(down));
+        }
+    }
+    if let Some(name) = change.without_constraint {
+        ctx.duplicated[index].without_constraint = Some(name.to_string());
+    }
+    let nt = ctx.table_mut(table)?;
+    if let Some(c) = nt.column_mut(column) {
+        if let Some(ty) = change.data_type {
+            c.data_type = ty.to_string();
+        }
+        if let Some(n) = change.nullable {
+            c.nullable = n;
+        }
+        if let Some(def) = change.default {
+            c.default = def.map(str::to_string);
+        }
+    }
+    if let Some(name) = change.without_constraint {
+        nt.constraints.retain(|c| c.name != name);
+    }
+    Ok(Duplicated {
+        table: t.physical,
+        temp: d.temp,
     })
 }
 
