@@ -415,3 +415,55 @@ async fn drop_column_then_add_one_with_the_same_name() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_on_complete_is_reflected_in_the_version_schema() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    let file = env.write(
+        "02_change.yaml",
+        "operations:
+  - create_table:
+      name: people
+      columns:
+        - {name: id, type: serial, pk: true}
+        - {name: name, type: text}
+  - sql:
+      up: ALTER TABLE people ADD COLUMN age int; CREATE TABLE tags (id int PRIMARY KEY, label text)
+      onComplete: true
+",
+    );
+    let r = env.run(&["start", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let new = in_schema(&env, "public_02_change").await;
+    new.batch_execute("INSERT INTO people (name) VALUES ('a')")
+        .await
+        .unwrap();
+    assert!(
+        new.batch_execute("INSERT INTO people (name, age) VALUES ('b', 1)")
+            .await
+            .is_err(),
+        "the SQL runs at complete: no age before"
+    );
+    let r = env.run(&["complete"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    new.batch_execute("INSERT INTO people (name, age) VALUES ('b', 1); INSERT INTO tags VALUES (1, 'x')")
+        .await
+        .unwrap();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM public.people WHERE age = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    assert_eq!(
+        view_columns(&c, "public_02_change").await,
+        [
+            "people.id integer",
+            "people.name text",
+            "people.age integer",
+            "tags.id integer",
+            "tags.label text"
+        ]
+    );
+}

@@ -31,6 +31,8 @@ pub struct PlanContext {
     /// Tables created by this migration: nothing reads them yet, so they change directly.
     pub created: std::collections::BTreeSet<String>,
     pub(crate) duplicated: Vec<super::ops::duplicate::DuplicatedColumn>,
+    /// Set by SQL that runs at complete (see [`Plan::refresh_views_at_complete`]).
+    pub refresh_views_at_complete: bool,
 }
 
 impl PlanContext {
@@ -46,6 +48,7 @@ impl PlanContext {
             backfills: Vec::new(),
             created: Default::default(),
             duplicated: Vec::new(),
+            refresh_views_at_complete: false,
         }
     }
 
@@ -345,6 +348,7 @@ impl PlanContext {
             complete,
             rollback: unview,
             new_schema: self.new,
+            refresh_views_at_complete: self.refresh_views_at_complete,
         }
     }
 }

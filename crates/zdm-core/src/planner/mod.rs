@@ -126,6 +126,10 @@ pub struct Plan {
     pub rollback: Vec<Step>,
     /// The new version's logical schema as the planner predicts it.
     pub new_schema: Schema,
+    /// SQL run at complete (`sql` with `onComplete`) may have created or changed tables: the new
+    /// version's views are then built again from the catalog once the contract has run.
+    #[serde(default)]
+    pub refresh_views_at_complete: bool,
 }
 
 /// What is wrong with an operation, judged against the current schema.

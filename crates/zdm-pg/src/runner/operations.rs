@@ -296,6 +296,60 @@ pub async fn start(
     Ok(plan)
 }
 
+/// After a contract that ran SQL (`onComplete`), build the new version's views again from the
+/// catalog: every name has settled, so the mapping is the identity. One transaction, so readers
+/// of the version schema see the old views or the new ones.
+async fn refresh_version(session: &Session, plan: &Plan) -> Result<()> {
+    let c = &session.client;
+    let mut settled = plan.clone();
+    settled.mapping = Default::default();
+    let physical = catalog::read_physical(c, &plan.target.schema).await?;
+    let existing = c
+        .query(
+            "SELECT quote_ident(viewname) FROM pg_views WHERE schemaname = $1",
+            &[&plan.target.version_schema],
+        )
+        .await?;
+    let vs = quote_ident(&plan.target.version_schema);
+    let mut statements: Vec<String> = existing
+        .iter()
+        .map(|r| format!("DROP VIEW IF EXISTS {vs}.{}", r.get::<_, String>(0)))
+        .collect();
+    statements.extend(views::create_version_schema(
+        &settled.target,
+        &physical,
+        &settled.mapping,
+    ));
+    statements.extend(grants(session, &settled, &physical).await?);
+    let log = RetryLog {
+        ledger: &session.ledger,
+        client: c,
+        migration_id: &plan.target.migration_id,
+        phase: Phase::Complete,
+    };
+    let result = with_lock_retry(&session.policy, &log, "version schema refresh", || async {
+        in_transaction(c, async {
+            for (index, s) in statements.iter().enumerate() {
+                c.batch_execute(s)
+                    .await
+                    .map_err(|error| StepError::Statement { index, error })?;
+            }
+            Ok::<(), StepError>(())
+        })
+        .await
+    })
+    .await;
+    version_outcome(
+        session,
+        plan,
+        Phase::Complete,
+        "refreshing the version schema after complete",
+        &statements,
+        result,
+    )
+    .await
+}
+
 /// Create the new version schema from the catalog as the expand left it, grant it what its tables
 /// grant, and mark the migration expanded, all in one transaction.
 async fn publish_version(session: &Session, plan: &Plan) -> Result<()> {
@@ -338,33 +392,44 @@ async fn publish_version(session: &Session, plan: &Plan) -> Result<()> {
         .await
     })
     .await;
-    match result {
-        Ok(()) => Ok(()),
-        Err(RetryError::Ledger(e)) => Err(e),
-        Err(RetryError::Failed(e)) | Err(RetryError::Exhausted { last: e, .. }) => {
-            let detail = match &e {
-                StepError::Statement { index, error } => format!(
-                    "{} — while running: {}",
-                    crate::error::describe_pg_error(error),
-                    statements[*index]
-                ),
-                StepError::Other(e) => e.to_string(),
-            };
-            let message = format!(
-                "creating version schema {}: {detail}",
-                plan.target.version_schema
-            );
-            session
-                .ledger
-                .fail(c, id, Phase::Start, &message, true)
-                .await?;
-            Err(Error::MigrationFailed {
-                id: id.clone(),
-                phase: Phase::Start,
-                message,
-            })
-        }
-    }
+    let what = format!("creating version schema {}", plan.target.version_schema);
+    version_outcome(session, plan, Phase::Start, &what, &statements, result).await
+}
+
+/// The end of a transaction that (re)built a version schema: a failure is recorded as the
+/// migration's, resumable, naming the statement.
+async fn version_outcome(
+    session: &Session,
+    plan: &Plan,
+    phase: Phase,
+    what: &str,
+    statements: &[String],
+    result: std::result::Result<(), RetryError<StepError>>,
+) -> Result<()> {
+    let e = match result {
+        Ok(()) => return Ok(()),
+        Err(RetryError::Ledger(e)) => return Err(e),
+        Err(RetryError::Failed(e)) | Err(RetryError::Exhausted { last: e, .. }) => e,
+    };
+    let detail = match &e {
+        StepError::Statement { index, error } => format!(
+            "{} — while running: {}",
+            crate::error::describe_pg_error(error),
+            statements[*index]
+        ),
+        StepError::Other(e) => e.to_string(),
+    };
+    let id = &plan.target.migration_id;
+    let message = format!("{what}: {detail}");
+    session
+        .ledger
+        .fail(&session.client, id, phase, &message, true)
+        .await?;
+    Err(Error::MigrationFailed {
+        id: id.clone(),
+        phase,
+        message,
+    })
 }
 
 /// GRANTs that give each view the privileges its table gives to other roles.
@@ -535,6 +600,9 @@ pub async fn complete(session: &mut Session, id: Option<&str>) -> Result<String>
     }
     record_restore_point(session, &r.id, r).await?;
     run_steps(session, &r.id, Phase::Complete, &plan.complete).await?;
+    if plan.refresh_views_at_complete {
+        refresh_version(session, &plan).await?;
+    }
     session
         .ledger
         .transition(

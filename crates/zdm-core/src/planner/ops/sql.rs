@@ -93,6 +93,7 @@ impl PlanOperation for RawSql {
             }
         }
         if self.on_complete {
+            ctx.refresh_views_at_complete = true;
             return Ok(());
         }
         let down: Vec<(String, Mode)> = match self.down.as_deref().filter(|d| !d.trim().is_empty())
