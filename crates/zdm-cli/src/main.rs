@@ -92,6 +92,7 @@ fn main() -> ExitCode {
     }
     let cli = cli::Cli::parse();
     init_tracing(&cli.global);
+    let _failpoints = zdm_pg::failpoint::setup();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -447,9 +447,11 @@ async fn sql_on_complete_is_reflected_in_the_version_schema() {
     );
     let r = env.run(&["complete"]).await;
     assert_eq!(r.code, 0, "{r:?}");
-    new.batch_execute("INSERT INTO people (name, age) VALUES ('b', 1); INSERT INTO tags VALUES (1, 'x')")
-        .await
-        .unwrap();
+    new.batch_execute(
+        "INSERT INTO people (name, age) VALUES ('b', 1); INSERT INTO tags VALUES (1, 'x')",
+    )
+    .await
+    .unwrap();
     let n: i64 = c
         .query_one("SELECT count(*) FROM public.people WHERE age = 1", &[])
         .await

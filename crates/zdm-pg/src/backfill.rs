@@ -319,6 +319,7 @@ pub async fn run(
                         ],
                     )
                     .await?;
+                    crate::failpoint::hit("backfill.batch_uncommitted");
                     Ok::<_, tokio_postgres::Error>((updated, next, end, s))
                 })
                 .await
@@ -332,6 +333,7 @@ pub async fn run(
             }
             Err(RetryError::Ledger(e)) => return Err(e),
         };
+        crate::failpoint::hit("backfill.batch_done");
         done += updated;
         last_key = next;
         stats = committed;

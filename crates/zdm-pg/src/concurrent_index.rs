@@ -106,6 +106,27 @@ pub async fn run(c: &Client, sql: &str) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// [`run`] for a statement an interrupted run may already have carried out: an index of that
+/// name that is valid on that table is the statement's own work, and counts as done.
+pub async fn run_again(c: &Client, sql: &str) -> Result<(), BuildError> {
+    if let Some(t) = target(sql) {
+        let built: bool = c
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid \
+                  WHERE i.indrelid = to_regclass($2) AND x.relname = $1 AND i.indisvalid)",
+                &[&t.name, &t.table],
+            )
+            .await
+            .map_err(BuildError::Statement)?
+            .get(0);
+        if built {
+            tracing::info!(index = %t.name, "the interrupted run had built the index; not building it again");
+            return Ok(());
+        }
+    }
+    run(c, sql).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

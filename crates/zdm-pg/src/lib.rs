@@ -8,6 +8,7 @@ pub mod concurrent_index;
 pub mod connect;
 pub mod error;
 pub mod executor;
+pub mod failpoint;
 pub mod ledger;
 pub mod runner;
 pub mod runner_lock;

@@ -80,6 +80,8 @@ pub async fn resume(ctx: &Context) -> anyhow::Result<()> {
         .clone();
     use zdm_core::state::MigrationState as S;
     let phase = r.failed_phase.as_deref();
+    // The phase resumed takes the runner lock itself.
+    drop(session);
     match r.state {
         S::Completing => return complete(ctx, Some(&r.id)).await,
         S::Failed if phase == Some("complete") => return complete(ctx, Some(&r.id)).await,
@@ -99,7 +101,6 @@ pub async fn resume(ctx: &Context) -> anyhow::Result<()> {
         .iter()
         .find(|f| f.id == r.id)
         .ok_or_else(|| anyhow!("{} has no file in {}", r.id, ctx.global.dir.display()))?;
-    drop(session);
     start(ctx, &file.path, false).await
 }
 

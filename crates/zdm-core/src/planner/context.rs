@@ -321,18 +321,20 @@ impl PlanContext {
                 self.target.version_schema
             ),
         }];
-        rollback.extend(trig.drop.into_iter().map(|s| Step {
-            stage: Stage::Unview,
-            ..s
-        }));
         rollback.append(&mut self.steps_rollback);
-        // Undo in reverse order of doing, within each stage.
+        // Undo in reverse order of doing, within each stage. The triggers go in the undo's
+        // transaction, with the helper columns and NOT VALID checks they keep satisfied: dropped
+        // any earlier, an old-version write would meet a check on a helper nobody fills.
         let (mut unview, rest): (Vec<Step>, Vec<Step>) =
             rollback.into_iter().partition(|s| s.stage == Stage::Unview);
         let (mut undo, mut undo_conc): (Vec<Step>, Vec<Step>) =
             rest.into_iter().partition(|s| s.stage == Stage::Undo);
         undo.reverse();
         undo_conc.reverse();
+        unview.extend(trig.drop.into_iter().map(|s| Step {
+            stage: Stage::Undo,
+            ..s
+        }));
         unview.append(&mut undo);
         unview.append(&mut undo_conc);
 

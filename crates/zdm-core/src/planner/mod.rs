@@ -50,7 +50,7 @@ pub enum Stage {
     Contract,
     /// Complete: concurrent index drops and work after the contract.
     ContractConcurrently,
-    /// Rollback: drop the new version schema and triggers first, so nothing writes through them.
+    /// Rollback: drop the new version schema first, so nothing writes through it.
     Unview,
     /// Rollback: undo the expand.
     Undo,

@@ -181,6 +181,7 @@ pub async fn start(
                 .ledger
                 .begin_run(&session.client, &run, Phase::Start)
                 .await?;
+            crate::failpoint::hit("start.begun");
             plan
         }
         Some((r, MigrationState::Running)) | Some((r, MigrationState::Failed))
@@ -292,6 +293,7 @@ pub async fn start(
             });
         }
     }
+    crate::failpoint::hit("start.before_views");
     publish_version(session, &plan).await?;
     Ok(plan)
 }
@@ -598,11 +600,14 @@ pub async fn complete(session: &mut Session, id: Option<&str>) -> Result<String>
             )
             .await?;
     }
+    crate::failpoint::hit("complete.begun");
     record_restore_point(session, &r.id, r).await?;
+    crate::failpoint::hit("complete.restore_point");
     run_steps(session, &r.id, Phase::Complete, &plan.complete).await?;
     if plan.refresh_views_at_complete {
         refresh_version(session, &plan).await?;
     }
+    crate::failpoint::hit("complete.before_done");
     session
         .ledger
         .transition(
@@ -640,7 +645,9 @@ pub async fn rollback(session: &mut Session, id: Option<&str>) -> Result<String>
             )
             .await?;
     }
+    crate::failpoint::hit("rollback.begun");
     run_steps(session, &r.id, Phase::Rollback, &plan.rollback).await?;
+    crate::failpoint::hit("rollback.before_done");
     session
         .client
         .execute(

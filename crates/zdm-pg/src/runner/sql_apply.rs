@@ -149,6 +149,7 @@ async fn run_in_one_transaction(
                 .ledger
                 .transition(c, id, done, phase, done_message)
                 .await?;
+            crate::failpoint::hit("sql.transaction_uncommitted");
             Ok::<(), StepError>(())
         })
         .await
@@ -171,6 +172,12 @@ async fn run_statement_by_statement(
     let record = ledger.record(c, id).await.map_err(RetryError::Ledger)?;
     let progress = record.map(|r| r.progress).unwrap_or_default();
     let mut start = progress.get(&key).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+    let building_key = format!("{}_building", phase.as_str());
+    let interrupted_at = progress
+        .get(&building_key)
+        .and_then(|v| v.as_u64())
+        .map(|n| n as usize)
+        .filter(|n| *n == start + 1);
     if start > 0 {
         let recorded = progress
             .get(&digest_key)
@@ -208,9 +215,17 @@ async fn run_statement_by_statement(
         let what = format!("statement {}", index + 1);
         with_lock_retry(&session.policy, &log, &what, || async {
             if st.must_run_outside_transaction() {
-                crate::concurrent_index::run(c, &st.text)
-                    .await
-                    .map_err(|e| StepError::of_build(index, e))?;
+                // Recorded before the statement runs: a run killed after it but before its
+                // checkpoint finds the index built when it resumes.
+                let building = serde_json::json!({ &building_key: index + 1 });
+                ledger.save_progress(c, id, &building).await?;
+                let built = if interrupted_at == Some(index + 1) {
+                    crate::concurrent_index::run_again(c, &st.text).await
+                } else {
+                    crate::concurrent_index::run(c, &st.text).await
+                };
+                built.map_err(|e| StepError::of_build(index, e))?;
+                crate::failpoint::hit("sql.statement_uncommitted");
                 ledger.save_progress(c, id, &checkpoint).await?;
                 return Ok(());
             }
@@ -218,15 +233,17 @@ async fn run_statement_by_statement(
                 c.batch_execute(&st.text)
                     .await
                     .map_err(|error| StepError::Statement { index, error })?;
+                crate::failpoint::hit("sql.statement_uncommitted");
                 ledger.save_progress(c, id, &checkpoint).await?;
                 Ok::<(), StepError>(())
             })
             .await
         })
         .await?;
+        crate::failpoint::hit("sql.statement_done");
         start += 1;
     }
-    let reset = serde_json::json!({ &key: 0, &digest_key: null });
+    let reset = serde_json::json!({ &key: 0, &digest_key: null, &building_key: null });
     ledger
         .save_progress(c, id, &reset)
         .await

@@ -5,6 +5,7 @@
 use super::Session;
 use crate::error::{describe_pg_error, Error, Result};
 use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog, StepError};
+use crate::failpoint;
 use zdm_core::planner::{Mode, Step};
 use zdm_core::state::Phase;
 
@@ -47,6 +48,9 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
         migration_id: id,
         phase,
     };
+    // Kill points: inside a group's transaction with its statements run, and after its commit.
+    let uncommitted = format!("{phase}.group_uncommitted");
+    let committed = format!("{phase}.group_done");
     for (index, group) in groups(steps).into_iter().enumerate().skip(done) {
         let checkpoint = serde_json::json!({ &key: index + 1 });
         let in_tx = group[0].mode != Mode::NoTransaction;
@@ -58,6 +62,7 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
                 crate::concurrent_index::run(c, &group[0].sql)
                     .await
                     .map_err(|e| StepError::of_build(0, e))?;
+                failpoint::hit(&uncommitted);
                 ledger.save_progress(c, id, &checkpoint).await?;
                 return Ok(());
             }
@@ -67,12 +72,16 @@ pub async fn run_steps(session: &Session, id: &str, phase: Phase, steps: &[Step]
                         .await
                         .map_err(|error| StepError::Statement { index: i, error })?;
                 }
+                failpoint::hit(&uncommitted);
                 ledger.save_progress(c, id, &checkpoint).await?;
                 Ok::<(), StepError>(())
             })
             .await
         })
         .await;
+        if result.is_ok() {
+            failpoint::hit(&committed);
+        }
         let failure = match result {
             Ok(()) => continue,
             Err(RetryError::Failed(e)) => describe_step(&group, &e),
