@@ -83,6 +83,18 @@ pub struct Global {
     /// Backfill: pause between batches.
     #[arg(long, env = "ZDM_BATCH_DELAY", global = true, default_value = "0ms", value_parser = parse_duration)]
     pub batch_delay: Duration,
+    /// Throttle while a standby lags more than this: the backfill reads the standbys'
+    /// replay lag on the primary (`pg_stat_replication`; a standby that stops streaming holds
+    /// it until it is back), `zdm verify` the lag of each --replica. 0 turns it off.
+    #[arg(long, env = "ZDM_MAX_REPLICA_LAG", global = true, default_value = "1s", value_parser = parse_duration)]
+    pub max_replica_lag: Duration,
+    /// Backfill: throttle while this SQL returns true (e.g. a check of the application's own
+    /// latency table); an error in it throttles too.
+    #[arg(long, env = "ZDM_THROTTLE_QUERY", global = true)]
+    pub throttle_query: Option<String>,
+    /// Backfill: throttle while this file exists.
+    #[arg(long, env = "ZDM_THROTTLE_FLAG_FILE", global = true)]
+    pub throttle_flag_file: Option<PathBuf>,
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -218,6 +230,15 @@ pub enum Command {
     Baseline { id: String },
     /// Accept the new checksums of applied files that were edited.
     Repair,
+    /// Hold running backfills back (`on`) or let them go on (`off`), from any machine: the
+    /// switch lives in the ledger and every runner looks at it before each batch.
+    Throttle {
+        #[arg(value_enum)]
+        switch: ThrottleSwitch,
+        /// Why (shown in the events and the status).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Check migrations for statements that lock busy tables or break running code, with the
     /// safe alternative (exit 0 clean, 1 findings at or above --fail-on, 2 usage/parse error).
     Lint(LintArgs),
@@ -230,6 +251,12 @@ pub enum Command {
     /// Serve the ledger read-only over HTTP: Prometheus /metrics, /healthz, /readyz,
     /// /api/status (JSON) and a live status page at /.
     Serve(ServeArgs),
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleSwitch {
+    On,
+    Off,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -272,9 +299,6 @@ pub struct VerifyCommon {
     /// Throttle: pause this long after each key range.
     #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     pub pause: Duration,
-    /// Throttle: wait between key ranges while any --replica lags more than this.
-    #[arg(long, value_parser = parse_duration, requires = "replica")]
-    pub max_replica_lag: Option<Duration>,
     /// A replica (mysql://… or postgres://… of a standby) whose lag --max-replica-lag watches;
     /// repeatable.
     #[arg(long, hide_env_values = true)]

@@ -93,6 +93,22 @@ impl BackfillObserver for Progress {
         }
     }
 
+    fn throttled(&self, table: &str, cause: Option<&str>) {
+        match (&self.mode, cause) {
+            (Mode::Bar, _) => {
+                if let Some(bar) = self.bar.lock().unwrap().as_ref() {
+                    bar.set_message(match cause {
+                        Some(c) => format!("{table} (throttled: {c})"),
+                        None => table.to_string(),
+                    });
+                }
+            }
+            (Mode::Lines, Some(c)) => eprintln!("backfill {table}: throttled: {c}"),
+            (Mode::Lines, None) => eprintln!("backfill {table}: throttle lifted"),
+            (Mode::Silent, _) => {}
+        }
+    }
+
     fn end(&self, table: &str, done: u64) {
         match self.mode {
             Mode::Bar => {

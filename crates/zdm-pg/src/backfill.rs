@@ -14,6 +14,7 @@
 
 use crate::error::{Error, Result};
 use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
+use crate::ledger::events::{EventLevel, NewEvent};
 use crate::runner::Session;
 use std::time::{Duration, Instant};
 use zdm_core::ident::{quote_ident, quote_qualified};
@@ -28,6 +29,8 @@ pub struct BackfillConfig {
     pub max_rows: i64,
     /// Pause between batches (throttle).
     pub delay: Duration,
+    /// What else holds the batches back (replica lag, flag file, query, `zdm throttle`).
+    pub throttle: crate::throttle::ThrottleConfig,
 }
 
 impl Default for BackfillConfig {
@@ -37,6 +40,7 @@ impl Default for BackfillConfig {
             initial_rows: 2000,
             max_rows: 20_000,
             delay: Duration::ZERO,
+            throttle: Default::default(),
         }
     }
 }
@@ -46,6 +50,8 @@ pub trait BackfillObserver: Send + Sync {
     fn begin(&self, table: &str, done: u64, total_estimate: Option<u64>);
     fn batch(&self, table: &str, done: u64, batch_rows: u64);
     fn end(&self, table: &str, done: u64);
+    /// The backfill waits (`Some(cause)`) or goes on again (`None`).
+    fn throttled(&self, _table: &str, _cause: Option<&str>) {}
 }
 
 /// An observer that reports nothing.
@@ -249,7 +255,9 @@ pub async fn run(
         migration_id: id,
         phase: Phase::Backfill,
     };
+    let mut throttler = crate::throttle::Throttler::new(cfg.throttle.clone());
     loop {
+        hold_back(session, id, &bf.table, &mut throttler, &mut stats, observer).await?;
         let began = Instant::now();
         let key_param = last_key.clone().unwrap_or(serde_json::Value::Null);
         let outcome = with_lock_retry(
@@ -353,6 +361,64 @@ pub async fn run(
     }
     observer.end(&bf.table, done as u64);
     Ok(done as u64)
+}
+
+/// Wait while the throttler gives a cause; each episode is logged (begin and end, with its
+/// cause) and its time counted under the cause.
+async fn hold_back(
+    session: &Session,
+    id: &str,
+    table: &str,
+    throttler: &mut crate::throttle::Throttler,
+    stats: &mut BatchStats,
+    observer: &dyn BackfillObserver,
+) -> Result<()> {
+    let c = &session.client;
+    let mut episode: Option<(crate::throttle::Cause, Instant)> = None;
+    while let Some(cause) = throttler.cause(c, &session.ledger).await? {
+        if episode.as_ref().is_none_or(|(e, _)| e.key != cause.key) {
+            if let Some((ended, since)) = episode.take() {
+                stats.throttled(ended.key, since.elapsed());
+            }
+            session
+                .ledger
+                .event(
+                    c,
+                    NewEvent::new(
+                        id,
+                        Phase::Backfill,
+                        EventLevel::Warn,
+                        format!("backfill of {table} throttled: {}", cause.detail),
+                    )
+                    .details(serde_json::json!({ "cause": cause.key })),
+                )
+                .await?;
+            observer.throttled(table, Some(&cause.detail));
+            episode = Some((cause, Instant::now()));
+        }
+        tokio::time::sleep(throttler.interval()).await;
+    }
+    if let Some((ended, since)) = episode {
+        stats.throttled(ended.key, since.elapsed());
+        session
+            .ledger
+            .event(
+                c,
+                NewEvent::new(
+                    id,
+                    Phase::Backfill,
+                    EventLevel::Info,
+                    format!(
+                        "backfill of {table} goes on after {:.1}s throttled ({})",
+                        since.elapsed().as_secs_f64(),
+                        ended.key
+                    ),
+                ),
+            )
+            .await?;
+        observer.throttled(table, None);
+    }
+    Ok(())
 }
 
 /// A row estimate for a table never analyzed (`reltuples` -1, common right after a bulk load):

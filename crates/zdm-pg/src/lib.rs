@@ -12,6 +12,7 @@ pub mod failpoint;
 pub mod ledger;
 pub mod runner;
 pub mod runner_lock;
+pub mod throttle;
 pub mod trace;
 
 pub use connect::ConnectionSpec;

@@ -123,6 +123,27 @@ pub async fn baseline(ctx: &Context, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn throttle(ctx: &Context, on: bool, reason: Option<&str>) -> anyhow::Result<()> {
+    let session = ctx.session("throttle").await?;
+    session.ledger.init(&session.client).await?;
+    session
+        .ledger
+        .set_throttle(&session.client, on, reason)
+        .await?;
+    if ctx.global.json {
+        return output::json(&serde_json::json!({ "throttle": on, "reason": reason }));
+    }
+    println!(
+        "{}",
+        if on {
+            "throttle on: running backfills wait before their next batch"
+        } else {
+            "throttle off"
+        }
+    );
+    Ok(())
+}
+
 pub async fn repair(ctx: &Context) -> anyhow::Result<()> {
     let files = ctx.files()?;
     let mut session = ctx.session("repair").await?;

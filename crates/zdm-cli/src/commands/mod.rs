@@ -105,6 +105,12 @@ impl Context {
             backfill: zdm_pg::backfill::BackfillConfig {
                 target_batch: self.global.batch_target,
                 delay: self.global.batch_delay,
+                throttle: zdm_pg::throttle::ThrottleConfig {
+                    max_replica_lag: Some(self.global.max_replica_lag).filter(|d| !d.is_zero()),
+                    query: self.global.throttle_query.clone(),
+                    flag_file: self.global.throttle_flag_file.clone(),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         }
@@ -169,6 +175,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => engine::purge(&ctx, older_than, dry_run).await,
         Command::Baseline { id } => migrate::baseline(&ctx, &id).await,
         Command::Repair => migrate::repair(&ctx).await,
+        Command::Throttle { switch, reason } => {
+            migrate::throttle(
+                &ctx,
+                switch == crate::cli::ThrottleSwitch::On,
+                reason.as_deref(),
+            )
+            .await
+        }
         Command::Lint(args) if args.list_rules => {
             lint::list_rules();
             Ok(())

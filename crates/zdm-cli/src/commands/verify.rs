@@ -43,7 +43,12 @@ pub fn options(ctx: &Context, c: &VerifyCommon) -> anyhow::Result<Options> {
         sensitive: c.sensitive.clone(),
         rechecks: c.rechecks,
         parallel: c.parallel,
-        throttle: Throttle::new(c.scan_target, c.pause, c.max_replica_lag, replicas),
+        throttle: Throttle::new(
+            c.scan_target,
+            c.pause,
+            Some(ctx.global.max_replica_lag).filter(|d| !d.is_zero() && !replicas.is_empty()),
+            replicas,
+        ),
         progress: progress_bars(ctx),
         ..Options::default()
     })

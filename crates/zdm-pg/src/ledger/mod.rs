@@ -6,6 +6,7 @@ pub mod events;
 pub mod figures;
 pub mod schema;
 pub mod transitions;
+pub mod usage;
 
 use crate::error::{Error, Result};
 use serde::Serialize;

@@ -253,6 +253,33 @@ SELECT CASE WHEN m.failed + j.failed > 0 THEN 'failed'
   FROM m, j
 $fn$;
 "#,
+    // 7: the manual throttle (`zdm throttle on|off`), and the writes the dual-write triggers saw
+    // through a migration's old version (at most one row per session every 10 s), which
+    // `zdm complete` and `zdm status` read.
+    r#"
+CREATE TABLE {s}.throttle (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    engaged  boolean NOT NULL,
+    reason   text,
+    set_by   text NOT NULL DEFAULT session_user,
+    set_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE {s}.old_version_writes (
+    migration_id      text NOT NULL,
+    at                timestamptz NOT NULL DEFAULT clock_timestamp(),
+    pid               integer NOT NULL DEFAULT pg_backend_pid(),
+    usename           text NOT NULL DEFAULT session_user,
+    application_name  text DEFAULT current_setting('application_name', true)
+);
+CREATE INDEX ON {s}.old_version_writes (migration_id, at);
+-- Called by the triggers with the application's privileges, so it runs with zdm's own.
+CREATE FUNCTION {s}.note_old_write(migration text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+INSERT INTO {s}.old_version_writes (migration_id) VALUES (migration);
+SELECT set_config('zdm.old_write_at', clock_timestamp()::text, false);
+$fn$;
+GRANT EXECUTE ON FUNCTION {s}.note_old_write(text) TO PUBLIC;
+"#,
 ];
 
 /// The ledger version this build of zdm writes.
