@@ -198,6 +198,10 @@ pub enum Command {
         /// views) and refuse while any is seen (0s: do not watch).
         #[arg(long, env = "ZDM_IN_USE_WINDOW", default_value = "2s", value_parser = parse_duration)]
         in_use_window: Duration,
+        /// Refuse while writes through the old version were noted (by the dual-write triggers)
+        /// within this long (0s: do not look).
+        #[arg(long, env = "ZDM_OLD_WRITES_WINDOW", default_value = "1m", value_parser = parse_duration)]
+        old_writes_window: Duration,
         /// Complete even though the old version is seen in use (logged with the evidence).
         #[arg(long)]
         force: bool,

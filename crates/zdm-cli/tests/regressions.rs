@@ -476,3 +476,52 @@ async fn complete_refuses_while_the_old_version_is_in_use() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_refuses_after_recent_writes_through_the_old_version() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE items (id serial PRIMARY KEY, qty int); INSERT INTO items (qty) SELECT g FROM generate_series(1, 100) g")
+        .await
+        .unwrap();
+    let file = env.write(
+        "02_widen.yaml",
+        "operations:\n  - alter_column:\n      table: items\n      column: qty\n      type: bigint\n      up: CAST(qty AS bigint)\n      down: CAST(qty AS integer)\n",
+    );
+    assert_eq!(env.run(&["start", file.to_str().unwrap()]).await.code, 0);
+    // Nothing written through the old version yet: no evidence, nothing shown.
+    let m = state_of(&env.status_json().await, "02_widen");
+    assert!(m.get("old_version_last_write_at").is_none(), "{m}");
+    // The old application code writes (the tables themselves are the old version here).
+    let old = env.db.connect().await;
+    old.batch_execute("SET application_name = 'billing-v1'; UPDATE items SET qty = qty + 1 WHERE id <= 10; INSERT INTO items (qty) VALUES (7)")
+        .await
+        .unwrap();
+    let m = state_of(&env.status_json().await, "02_widen");
+    assert!(m["old_version_last_write_at"].is_string(), "{m}");
+    let r = env.run(&["complete", "--old-writes-window", "5m"]).await;
+    assert_eq!(r.code, 7, "{r:?}");
+    assert!(
+        r.stderr.contains("writes through it") && r.stderr.contains("billing-v1"),
+        "{r:?}"
+    );
+    assert_eq!(
+        state_of(&env.status_json().await, "02_widen")["state"],
+        "expanded"
+    );
+    // Writes through the new version are not evidence against completing.
+    let new = env.db.connect().await;
+    new.batch_execute("SET search_path = public_02_widen; UPDATE items SET qty = 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let noted: i64 = c
+        .query_one("SELECT count(*) FROM zdm.old_version_writes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(noted, 1, "one session, noted once");
+    // A short window that the write has left behind lets it complete; --force would too.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = env.run(&["complete", "--old-writes-window", "1s"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+}

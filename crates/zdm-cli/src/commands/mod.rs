@@ -148,21 +148,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             id,
             min_expanded,
             in_use_window,
+            old_writes_window,
             force,
         } => {
             let session = ctx.session("complete").await?;
             if let Some(min) = min_expanded {
                 zdm_pg::runner::operations::check_soak(&session, id.as_deref(), min).await?;
             }
-            if !in_use_window.is_zero() {
-                zdm_pg::runner::in_use::check_old_version_unused(
-                    &session,
-                    id.as_deref(),
-                    in_use_window,
-                    force,
-                )
-                .await?;
-            }
+            zdm_pg::runner::in_use::check_old_version_unused(
+                &session,
+                id.as_deref(),
+                zdm_pg::runner::in_use::Windows {
+                    locks: in_use_window,
+                    writes: old_writes_window,
+                },
+                force,
+            )
+            .await?;
             drop(session);
             engine::complete(&ctx, id.as_deref()).await
         }

@@ -55,6 +55,12 @@ pub async fn status(ctx: &Context) -> anyhow::Result<()> {
                 if let Some(vs) = &m.version_schema {
                     note.push(format!("new version: schema {vs}"));
                 }
+                if let Some(at) = &m.old_version_last_write_at {
+                    note.push(format!(
+                        "old version last written {}",
+                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                    ));
+                }
             }
             if let Some(lsn) = &m.restore_lsn {
                 match &m.restore_point {

@@ -33,12 +33,22 @@ fn old_version_schema<'a>(records: &'a [MigrationRecord], r: &MigrationRecord) -
         .and_then(|p| p.version_schema.as_deref())
 }
 
+/// How far back each kind of evidence is looked for (zero: not at all).
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    /// Sessions holding locks on the old version's views, sampled this long.
+    pub locks: Duration,
+    /// Writes through the old version the dual-write triggers noted this recently.
+    pub writes: Duration,
+}
+
 /// Refuses (unless `force`) to complete the expanded migration while its old version is seen in
-/// use within `window`. The decision and its evidence go to the audit log either way.
+/// use: sessions holding locks on its views, or writes through it noted by the dual-write
+/// triggers. The decision and its evidence go to the audit log either way.
 pub async fn check_old_version_unused(
     session: &Session,
     id: Option<&str>,
-    window: Duration,
+    windows: Windows,
     force: bool,
 ) -> Result<()> {
     if session.ledger.version(&session.client).await?.is_none() {
@@ -51,14 +61,23 @@ pub async fn check_old_version_unused(
     else {
         return Ok(());
     };
-    let Some(schema) = old_version_schema(&records, r) else {
-        return Ok(());
+    let schema = old_version_schema(&records, r);
+    let seen = match schema {
+        Some(schema) if !windows.locks.is_zero() => sample(session, schema, windows.locks).await?,
+        _ => Vec::new(),
     };
-    let seen = sample(session, schema, window).await?;
-    if seen.is_empty() {
+    let writes = if windows.writes.is_zero() {
+        None
+    } else {
+        session
+            .ledger
+            .old_writes(&session.client, &r.id, windows.writes)
+            .await?
+    };
+    if seen.is_empty() && writes.is_none() {
         return Ok(());
     }
-    let evidence: Vec<String> = seen
+    let mut evidence: Vec<String> = seen
         .iter()
         .map(|s| {
             format!(
@@ -74,6 +93,15 @@ pub async fn check_old_version_unused(
             )
         })
         .collect();
+    if let Some(w) = &writes {
+        evidence.push(format!(
+            "writes through it in the last {}s (last at {}, by {})",
+            windows.writes.as_secs(),
+            w.last_at.format("%H:%M:%S UTC"),
+            w.last_by
+        ));
+    }
+    let schema = schema.unwrap_or("none: the tables themselves");
     let message = if force {
         format!(
             "completing although the old version (schema {schema}) is in use (--force): {}",
@@ -90,7 +118,7 @@ pub async fn check_old_version_unused(
         .event(
             &session.client,
             NewEvent::new(&r.id, Phase::Complete, EventLevel::Warn, message.clone()).details(
-                serde_json::json!({ "old_version_schema": schema, "in_use": seen, "forced": force }),
+                serde_json::json!({ "old_version_schema": schema, "in_use": seen, "writes": writes, "forced": force }),
             ),
         )
         .await?;

@@ -39,6 +39,10 @@ pub struct StatusEntry {
     pub restore_point: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_lsn: Option<String>,
+    /// While expanded: the last write through the old version the dual-write triggers noted
+    /// (`zdm complete` waits for --old-writes-window without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_version_last_write_at: Option<DateTime<Utc>>,
     /// What the operator can do next, in words.
     pub next: String,
 }
@@ -153,6 +157,11 @@ pub async fn status(
         } else {
             Vec::new()
         };
+        let old_version_last_write_at = if r.state == MigrationState::Expanded {
+            ledger.last_old_write(client, &r.id).await?
+        } else {
+            None
+        };
         entries.push(StatusEntry {
             id: r.id.clone(),
             kind: r.kind.clone(),
@@ -183,6 +192,7 @@ pub async fn status(
                 .get("restore_lsn")
                 .and_then(|v| v.as_str())
                 .map(str::to_string),
+            old_version_last_write_at,
             applied_by: Some(format!(
                 "{}@{}",
                 r.applied_by_user,
@@ -219,6 +229,7 @@ pub async fn status(
             backfill: Vec::new(),
             restore_point: None,
             restore_lsn: None,
+            old_version_last_write_at: None,
             next: next_step(MigrationState::Pending, false, None, false),
         });
     }
