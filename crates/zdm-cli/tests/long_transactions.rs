@@ -88,7 +88,10 @@ async fn during(phase: Phase) {
                         .await
                 } else {
                     client
-                        .execute("UPDATE accounts SET name = name WHERE id = $1", &[&(i % ROWS + 10)])
+                        .execute(
+                            "UPDATE accounts SET name = name WHERE id = $1",
+                            &[&(i % ROWS + 10)],
+                        )
                         .await
                 };
                 probe.statements.fetch_add(1, Ordering::Relaxed);
@@ -115,13 +118,27 @@ async fn during(phase: Phase) {
             h
         }
         Phase::Backfill => {
-            let mut a = vec!["start", path.as_str(), "--batch-target", "5ms", "--batch-delay", "20ms"];
+            let mut a = vec![
+                "start",
+                path.as_str(),
+                "--batch-target",
+                "5ms",
+                "--batch-delay",
+                "20ms",
+            ];
             a.extend(opts);
-            let mut zdm = env.command(&a).stdout(std::process::Stdio::null()).spawn().unwrap();
+            let mut zdm = env
+                .command(&a)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
             let deadline = Instant::now() + Duration::from_secs(60);
             // (the ledger's tables appear once zdm has begun)
             while c
-                .query_one("SELECT coalesce(max(rows_done), 0) FROM zdm.backfill_progress", &[])
+                .query_one(
+                    "SELECT coalesce(max(rows_done), 0) FROM zdm.backfill_progress",
+                    &[],
+                )
                 .await
                 .map_or(0, |r| r.get::<_, i64>(0))
                 == 0
@@ -130,7 +147,9 @@ async fn during(phase: Phase) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let h = hold(&env).await;
-            let status = tokio::task::spawn_blocking(move || zdm.wait().unwrap()).await.unwrap();
+            let status = tokio::task::spawn_blocking(move || zdm.wait().unwrap())
+                .await
+                .unwrap();
             assert!(status.success());
             h
         }
@@ -139,7 +158,11 @@ async fn during(phase: Phase) {
             a.extend(opts);
             assert_eq!(env.run(&a).await.code, 0);
             let h = hold(&env).await;
-            let mut a = vec![if phase == Phase::Complete { "complete" } else { "rollback" }];
+            let mut a = vec![if phase == Phase::Complete {
+                "complete"
+            } else {
+                "rollback"
+            }];
             a.extend(opts);
             if phase == Phase::Complete {
                 a.extend(["--in-use-window", "0s"]);
@@ -154,7 +177,10 @@ async fn during(phase: Phase) {
     probe_task.await.unwrap();
     if phase != Phase::Backfill {
         // DDL needs the long transactions gone: zdm finished only after they ended.
-        assert!(began.elapsed() >= HOLD, "zdm did not wait for the open transactions");
+        assert!(
+            began.elapsed() >= HOLD,
+            "zdm did not wait for the open transactions"
+        );
     }
 
     let worst = Duration::from_micros(probe.worst_micros.load(Ordering::Relaxed));
@@ -182,7 +208,11 @@ async fn during(phase: Phase) {
             .await;
         assert_eq!(wrong, 0);
         // The writer's update (balance + 1 on row 5) survived the swap.
-        assert_eq!(env.query_i64("SELECT balance FROM accounts WHERE id = 5").await, 6);
+        assert_eq!(
+            env.query_i64("SELECT balance FROM accounts WHERE id = 5")
+                .await,
+            6
+        );
     }
 }
 

@@ -525,3 +525,83 @@ async fn complete_refuses_after_recent_writes_through_the_old_version() {
     let r = env.run(&["complete", "--old-writes-window", "1s"]).await;
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+/// Statements queued behind the expand's ACCESS EXCLUSIVE lock run right after it commits, with
+/// or without the dual-write trigger's effect; the backfill must still cover their rows, or the
+/// NOT NULL check on the helper column fails at complete. The expand is held open
+/// deterministically (a failpoint sleeps inside its transaction) while the statements queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_queued_behind_the_expand_are_backfilled() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    c.batch_execute("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL); INSERT INTO items SELECT g, g FROM generate_series(1, 1000) g; CREATE TABLE other (x int)")
+        .await
+        .unwrap();
+    let file = env.write(
+        "02_widen.yaml",
+        "operations:\n  - alter_column:\n      table: items\n      column: qty\n      type: bigint\n      up: CAST(qty AS bigint) * 10\n      down: CAST(qty / 10 AS integer)\n",
+    );
+    // A transaction that took its id before the expand and writes the table after it.
+    let early = env.db.connect().await;
+    early
+        .batch_execute("BEGIN; INSERT INTO other VALUES (1)")
+        .await
+        .unwrap();
+    let mut cmd = env.command(&["start", file.to_str().unwrap(), "--lock-timeout", "5s"]);
+    cmd.env("ZDM_FAILPOINTS", "start.group_uncommitted=1*sleep(1500)");
+    let zdm = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    // Wait until the expand holds its lock, then queue an update, an insert and the early
+    // transaction's write behind it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while env
+        .query_i64("SELECT count(*) FROM pg_locks WHERE relation = 'public.items'::regclass AND mode = 'AccessExclusiveLock' AND granted")
+        .await
+        == 0
+    {
+        assert!(std::time::Instant::now() < deadline, "the expand never took its lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let queued: Vec<_> = [
+        "UPDATE items SET qty = 42 WHERE id = 7",
+        "INSERT INTO items VALUES (1001, 55)",
+    ]
+    .into_iter()
+    .map(|sql| {
+        let url = env.db.url.clone();
+        tokio::spawn(async move {
+            let (q, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            q.batch_execute(sql).await.unwrap();
+        })
+    })
+    .collect();
+    let early_write = tokio::spawn(async move {
+        early
+            .batch_execute("UPDATE items SET qty = 77 WHERE id = 8; COMMIT")
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = env
+        .query_i64("SELECT count(*) FROM pg_locks WHERE relation = 'public.items'::regclass AND NOT granted")
+        .await;
+    assert_eq!(waiting, 3, "the statements did not queue behind the expand");
+    for q in queued {
+        q.await.unwrap();
+    }
+    early_write.await.unwrap();
+    let out = common::to_run(zdm.await.unwrap());
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = env.run(&["complete"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for (id, want) in [(7, 420), (8, 770), (1001, 550), (9, 90)] {
+        assert_eq!(
+            env.query_i64(&format!("SELECT qty FROM items WHERE id = {id}"))
+                .await,
+            want,
+            "row {id}"
+        );
+    }
+}
