@@ -262,9 +262,10 @@ pub async fn run(
     repeat: usize,
 ) -> anyhow::Result<()> {
     println!(
-        "backfill batch target {:?}, delay {:?}; lock_timeout {:?}",
+        "backfill batch target {:?}, delay {:?}, nice ratio {} while the application is busy; lock_timeout {:?}",
         engine.backfill.target_batch,
         engine.backfill.delay,
+        engine.backfill.busy_nice,
         crate::support::policy().lock_timeout
     );
     println!("each scenario {repeat} time(s), figures are medians over the runs");

@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
                 std::time::Duration::from_millis(arg("--batch-target-ms", "40").parse()?);
             engine.backfill.delay =
                 std::time::Duration::from_millis(arg("--batch-delay-ms", "0").parse()?);
+            engine.backfill.busy_nice = arg("--nice-ratio", "1").parse()?;
             load::run(
                 rows,
                 rate,

@@ -83,6 +83,11 @@ pub struct Global {
     /// Backfill: pause between batches.
     #[arg(long, env = "ZDM_BATCH_DELAY", global = true, default_value = "0ms", value_parser = parse_duration)]
     pub batch_delay: Duration,
+    /// Backfill: while the application is busy (other sessions active within the last second),
+    /// rest this many times each batch's duration after it, and aim for 10 ms batches (as
+    /// gh-ost's --nice-ratio). 0: full speed whatever the load.
+    #[arg(long, env = "ZDM_NICE_RATIO", global = true, default_value_t = 1.0)]
+    pub nice_ratio: f64,
     /// Throttle while a standby lags more than this: the backfill reads the standbys'
     /// replay lag on the primary (`pg_stat_replication`; a standby that stops streaming holds
     /// it until it is back), `zdm verify` the lag of each --replica. 0 turns it off.

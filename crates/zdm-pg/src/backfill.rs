@@ -31,6 +31,12 @@ pub struct BackfillConfig {
     pub delay: Duration,
     /// What else holds the batches back (replica lag, flag file, query, `zdm throttle`).
     pub throttle: crate::throttle::ThrottleConfig,
+    /// While the application is busy (other sessions of the database active within the last
+    /// second): batches aim for this instead (shorter row-lock holds) …
+    pub busy_target_batch: Duration,
+    /// … and after each batch the backfill rests this many times the batch's duration, so the
+    /// application keeps most of the machine (gh-ost's nice ratio). 0 turns yielding off.
+    pub busy_nice: f64,
 }
 
 impl Default for BackfillConfig {
@@ -41,6 +47,8 @@ impl Default for BackfillConfig {
             max_rows: 20_000,
             delay: Duration::ZERO,
             throttle: Default::default(),
+            busy_target_batch: Duration::from_millis(10),
+            busy_nice: 1.0,
         }
     }
 }
@@ -71,6 +79,8 @@ pub const BATCH_BUCKETS: &[f64] = &[
 
 /// Why a backfill waited instead of working (`throttled_seconds` keys, the metric's `cause`).
 pub const THROTTLE_DELAY: &str = "delay";
+/// Throttle cause: resting after a batch while the application is busy.
+pub const THROTTLE_LOAD: &str = "load";
 
 struct Cursor {
     last_key: Option<serde_json::Value>,
@@ -350,9 +360,22 @@ pub async fn run(
         if end {
             break;
         }
-        // Adapt the batch to the target duration, changing by at most 2x per batch.
-        let took = began.elapsed().as_secs_f64().max(0.001);
-        let factor = (cfg.target_batch.as_secs_f64() / took).clamp(0.5, 2.0);
+        // Adapt the batch to the target duration, changing by at most 2x per batch; yield to a
+        // busy application.
+        let took = began.elapsed();
+        let busy = cfg.busy_nice > 0.0 && application_busy(c).await?;
+        let target = if busy {
+            cfg.target_batch.min(cfg.busy_target_batch)
+        } else {
+            cfg.target_batch
+        };
+        if busy {
+            let rest = took.mul_f64(cfg.busy_nice);
+            tokio::time::sleep(rest).await;
+            stats.throttled(THROTTLE_LOAD, rest);
+        }
+        let took = took.as_secs_f64().max(0.001);
+        let factor = (target.as_secs_f64() / took).clamp(0.5, 2.0);
         rows = ((rows as f64 * factor) as i64).clamp(10, cfg.max_rows);
         if !cfg.delay.is_zero() {
             tokio::time::sleep(cfg.delay).await;
@@ -419,6 +442,20 @@ async fn hold_back(
         observer.throttled(table, None);
     }
     Ok(())
+}
+
+/// Whether other sessions of this database ran statements within the last second (or run one
+/// now): the application is at work, and the backfill yields to it.
+async fn application_busy(c: &tokio_postgres::Client) -> Result<bool> {
+    Ok(c
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name NOT LIKE 'zdm%' \
+               AND (state = 'active' OR state_change > clock_timestamp() - interval '1 second'))",
+            &[],
+        )
+        .await?
+        .get(0))
 }
 
 /// A row estimate for a table never analyzed (`reltuples` -1, common right after a bulk load):

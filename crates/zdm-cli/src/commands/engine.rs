@@ -6,7 +6,7 @@ use crate::output;
 use crate::progress::Progress;
 use anyhow::anyhow;
 use std::path::Path;
-use zdm_core::planner::{Plan, Step};
+use zdm_core::planner::Plan;
 use zdm_core::source;
 use zdm_pg::runner::operations as ops;
 use zdm_pg::runner::rollback as rb;
@@ -121,22 +121,6 @@ pub async fn rollback(ctx: &Context, id: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_steps(title: &str, steps: &[&Step]) {
-    println!("== {title}");
-    if steps.is_empty() {
-        println!("   (nothing)");
-    }
-    for s in steps {
-        let mode = match s.mode {
-            zdm_core::planner::Mode::Transaction => "",
-            zdm_core::planner::Mode::OwnTransaction => " [own transaction]",
-            zdm_core::planner::Mode::NoTransaction => " [no transaction]",
-        };
-        println!("-- {:?}{mode}; lock: {}", s.stage, s.lock);
-        println!("{};", s.sql);
-    }
-}
-
 pub async fn plan(ctx: &Context, path: &Path) -> anyhow::Result<()> {
     let file = load(path)?;
     let session = ctx.session("plan").await?;
@@ -144,36 +128,7 @@ pub async fn plan(ctx: &Context, path: &Path) -> anyhow::Result<()> {
     if ctx.global.json {
         return output::json(&plan);
     }
-    let before: Vec<&Step> = plan
-        .start
-        .iter()
-        .filter(|s| s.stage < zdm_core::planner::Stage::Views)
-        .collect();
-    print_steps("start: expand", &before);
-    println!("== start: backfill");
-    if plan.backfills.is_empty() {
-        println!("   (nothing)");
-    }
-    for b in &plan.backfills {
-        let key = b
-            .key
-            .as_ref()
-            .map(|k| k.join(", "))
-            .unwrap_or_else(|| "ctid ranges".into());
-        println!(
-            "-- {}.{} in batches by ({key}); row locks of one batch at a time",
-            plan.target.schema, b.table
-        );
-    }
-    println!(
-        "== start: version schema {} (views; computed again from the catalog after the expand)",
-        plan.target.version_schema
-    );
-    for sql in zdm_core::planner::views::preview_version_schema(&plan.target, &plan.new_schema) {
-        println!("{sql};");
-    }
-    print_steps("complete", &plan.complete.iter().collect::<Vec<_>>());
-    print_steps("rollback", &plan.rollback.iter().collect::<Vec<_>>());
+    print!("{}", zdm_core::planner::render::plan_text(&plan));
     Ok(())
 }
 

@@ -105,6 +105,7 @@ impl Context {
             backfill: zdm_pg::backfill::BackfillConfig {
                 target_batch: self.global.batch_target,
                 delay: self.global.batch_delay,
+                busy_nice: self.global.nice_ratio.max(0.0),
                 throttle: zdm_pg::throttle::ThrottleConfig {
                     max_replica_lag: Some(self.global.max_replica_lag).filter(|d| !d.is_zero()),
                     query: self.global.throttle_query.clone(),

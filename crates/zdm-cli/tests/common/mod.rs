@@ -66,6 +66,9 @@ impl Env {
             // Tests write through the old version and complete at once; the gate that waits
             // for those writes to stop has its own test, which sets the window.
             .env("ZDM_OLD_WRITES_WINDOW", "0s")
+            // Dozens of backfills under load share two cores here; yielding to the load (the
+            // default) is exercised by the live-load test and the bench, not by every test.
+            .env("ZDM_NICE_RATIO", "0")
             .args(args)
             .stdin(Stdio::null());
         c

@@ -7,6 +7,7 @@
 
 mod context;
 pub mod ops;
+pub mod render;
 pub mod rewrite;
 mod settle;
 pub mod triggers;
