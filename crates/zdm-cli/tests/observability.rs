@@ -110,10 +110,15 @@ async fn metrics_listen_shows_a_running_backfill_move() {
     let mut mid_run = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     while run.running() && Instant::now() < deadline {
+        // A refused or cut request: the process ended between the check and the request, or
+        // a loaded machine dropped it; the loop condition tells which.
         let Ok(r) = reqwest::get(format!("{}/metrics", run.url)).await else {
-            break; // the process ended between the check and the request
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         };
-        let text = r.text().await.unwrap();
+        let Ok(text) = r.text().await else {
+            continue;
+        };
         if let Some(v) = sample(&text, done_series) {
             if seen.last() != Some(&v) {
                 seen.push(v);

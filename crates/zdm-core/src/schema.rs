@@ -56,11 +56,46 @@ pub struct Index {
     pub definition: String,
 }
 
+/// A constraint's kind, stored as PostgreSQL's `pg_constraint.contype` letter (the stored plan
+/// JSON keeps those letters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConstraintKind {
+    #[serde(rename = "p")]
+    PrimaryKey,
+    #[serde(rename = "u")]
+    Unique,
+    #[serde(rename = "c")]
+    Check,
+    #[serde(rename = "f")]
+    ForeignKey,
+    #[serde(rename = "x")]
+    Exclusion,
+    #[serde(rename = "n")]
+    NotNull,
+    /// Anything a later PostgreSQL adds (`t` constraint triggers today).
+    #[serde(other, rename = "?")]
+    Other,
+}
+
+impl ConstraintKind {
+    /// From `pg_constraint.contype`.
+    pub fn from_contype(letter: &str) -> ConstraintKind {
+        match letter {
+            "p" => ConstraintKind::PrimaryKey,
+            "u" => ConstraintKind::Unique,
+            "c" => ConstraintKind::Check,
+            "f" => ConstraintKind::ForeignKey,
+            "x" => ConstraintKind::Exclusion,
+            "n" => ConstraintKind::NotNull,
+            _ => ConstraintKind::Other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Constraint {
     pub name: String,
-    /// `p` primary key, `u` unique, `c` check, `f` foreign key, `x` exclusion, `n` not null.
-    pub kind: String,
+    pub kind: ConstraintKind,
     /// Physical column names the constraint is on.
     pub columns: Vec<String>,
     /// `pg_get_constraintdef`.

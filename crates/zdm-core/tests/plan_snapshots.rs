@@ -5,7 +5,7 @@
 
 use zdm_core::format::{parse_operations, FileFormat};
 use zdm_core::planner::{plan_migration, render::plan_text, Target};
-use zdm_core::schema::{Column, Constraint, Index, Schema, Table};
+use zdm_core::schema::{Column, Constraint, ConstraintKind, Index, Schema, Table};
 
 fn column(name: &str, data_type: &str, nullable: bool, default: Option<&str>) -> Column {
     Column {
@@ -59,7 +59,7 @@ fn schema() -> Schema {
             constraints: vec![
                 Constraint {
                     name: "accounts_pkey".into(),
-                    kind: "p".into(),
+                    kind: ConstraintKind::PrimaryKey,
                     columns: vec!["id".into()],
                     definition: "PRIMARY KEY (id)".into(),
                     validated: true,
@@ -67,7 +67,7 @@ fn schema() -> Schema {
                 },
                 Constraint {
                     name: "accounts_email_key".into(),
-                    kind: "u".into(),
+                    kind: ConstraintKind::Unique,
                     columns: vec!["email".into()],
                     definition: "UNIQUE (email)".into(),
                     validated: true,
@@ -75,7 +75,7 @@ fn schema() -> Schema {
                 },
                 Constraint {
                     name: "balance_nonnegative".into(),
-                    kind: "c".into(),
+                    kind: ConstraintKind::Check,
                     columns: vec!["balance".into()],
                     definition: "CHECK ((balance >= 0))".into(),
                     validated: true,
@@ -104,7 +104,7 @@ fn schema() -> Schema {
             indexes: vec![],
             constraints: vec![Constraint {
                 name: "orders_account_id_fkey".into(),
-                kind: "f".into(),
+                kind: ConstraintKind::ForeignKey,
                 columns: vec!["account_id".into()],
                 definition: "FOREIGN KEY (account_id) REFERENCES accounts(id)".into(),
                 validated: true,

@@ -98,13 +98,13 @@ async fn read(c: &Client, schema: &str, internal: bool) -> Result<Schema> {
         if let Some(t) = tables.get_mut(&table) {
             let c = Constraint {
                 name: r.get(1),
-                kind: r.get(2),
+                kind: zdm_core::schema::ConstraintKind::from_contype(r.get(2)),
                 validated: r.get(3),
                 definition: r.get(4),
                 columns: r.get(5),
                 references: r.get::<_, Option<String>>(6).map(|table| (table, r.get(7))),
             };
-            if c.kind == "p" {
+            if c.kind == zdm_core::schema::ConstraintKind::PrimaryKey {
                 t.primary_key = c.columns.clone();
             }
             t.constraints.push(c);

@@ -8,7 +8,7 @@ use crate::ident::quote_ident;
 use crate::operations::CreateConstraint;
 use crate::planner::context::truncate63;
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
-use crate::schema::Constraint;
+use crate::schema::{Constraint, ConstraintKind};
 
 impl PlanOperation for CreateConstraint {
     fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
@@ -30,10 +30,10 @@ impl PlanOperation for CreateConstraint {
             ctx.target.schema, t.physical
         );
         let kind = match self.constraint_type.as_str() {
-            "primary_key" => "p",
-            "unique" => "u",
-            "check" => "c",
-            _ => "f",
+            "primary_key" => ConstraintKind::PrimaryKey,
+            "unique" => ConstraintKind::Unique,
+            "check" => ConstraintKind::Check,
+            _ => ConstraintKind::ForeignKey,
         };
         if ctx.created.contains(&self.table) {
             let cols = self
@@ -43,9 +43,9 @@ impl PlanOperation for CreateConstraint {
                 .collect::<Result<Vec<_>, _>>()?
                 .join(", ");
             let body = match kind {
-                "p" => format!("PRIMARY KEY ({cols})"),
-                "u" => format!("UNIQUE ({cols})"),
-                "c" => format!(
+                ConstraintKind::PrimaryKey => format!("PRIMARY KEY ({cols})"),
+                ConstraintKind::Unique => format!("UNIQUE ({cols})"),
+                ConstraintKind::Check => format!(
                     "CHECK ({})",
                     t.physical_expr(self.check.as_deref().unwrap_or("true"))
                 ),
@@ -73,7 +73,11 @@ impl PlanOperation for CreateConstraint {
                     continue;
                 }
                 let change = Change {
-                    nullable: if kind == "p" { Some(false) } else { None },
+                    nullable: if kind == ConstraintKind::PrimaryKey {
+                        Some(false)
+                    } else {
+                        None
+                    },
                     up: self.up.get(c).map(String::as_str),
                     down: self.down.get(c).map(String::as_str),
                     ..Default::default()
@@ -86,7 +90,7 @@ impl PlanOperation for CreateConstraint {
                 .collect::<Vec<_>>()
                 .join(", ");
             match kind {
-                "p" | "u" => {
+                ConstraintKind::PrimaryKey | ConstraintKind::Unique => {
                     // As in pgroll the index carries the constraint's name from the start (and
                     // becomes the constraint's index at complete); the name must be free.
                     if let Some(other) = ctx
@@ -107,7 +111,11 @@ impl PlanOperation for CreateConstraint {
                         ),
                         validate_lock,
                     );
-                    let what = if kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
+                    let what = if kind == ConstraintKind::PrimaryKey {
+                        "PRIMARY KEY"
+                    } else {
+                        "UNIQUE"
+                    };
                     ctx.complete(
                         Stage::Contract,
                         Mode::Transaction,
@@ -118,7 +126,7 @@ impl PlanOperation for CreateConstraint {
                         lock,
                     );
                 }
-                "c" => {
+                ConstraintKind::Check => {
                     let expr = ctx
                         .table(&self.table)?
                         .physical_expr(self.check.as_deref().unwrap_or("true"));
@@ -147,12 +155,12 @@ impl PlanOperation for CreateConstraint {
             .iter()
             .map(|c| table.physical_column(c))
             .collect::<Result<Vec<_>, _>>()?;
-        if kind == "p" {
+        if kind == ConstraintKind::PrimaryKey {
             table.primary_key = physical.clone();
         }
         table.constraints.push(Constraint {
             name: self.name.clone(),
-            kind: kind.into(),
+            kind,
             columns: physical,
             definition: String::new(),
             validated: true,

@@ -4,7 +4,7 @@ use super::columns::{column_definition, model, table_references_sql};
 use crate::ident::{quote_ident, quote_literal};
 use crate::operations::{CreateTable, TableConstraint};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
-use crate::schema::{Constraint, Table};
+use crate::schema::{Constraint, ConstraintKind, Table};
 
 fn constraint_sql(c: &TableConstraint) -> Result<String, String> {
     let cols = c
@@ -170,13 +170,12 @@ impl PlanOperation for CreateTable {
             .map(|c| Constraint {
                 name: c.name.clone(),
                 kind: match c.constraint_type.as_str() {
-                    "primary_key" => "p",
-                    "unique" => "u",
-                    "check" => "c",
-                    "foreign_key" => "f",
-                    _ => "x",
-                }
-                .into(),
+                    "primary_key" => ConstraintKind::PrimaryKey,
+                    "unique" => ConstraintKind::Unique,
+                    "check" => ConstraintKind::Check,
+                    "foreign_key" => ConstraintKind::ForeignKey,
+                    _ => ConstraintKind::Exclusion,
+                },
                 columns: c.columns.clone(),
                 definition: String::new(),
                 validated: true,

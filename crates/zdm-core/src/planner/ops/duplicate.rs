@@ -9,7 +9,7 @@ use super::super::triggers::migration_tag;
 use super::super::triggers::{Direction, DualWrite};
 use super::super::{Mode, Stage};
 use crate::ident::{quote_ident, quote_literal};
-use crate::schema::{Constraint, Schema, Table};
+use crate::schema::{Constraint, ConstraintKind, Schema, Table};
 use sha2::{Digest, Sha256};
 
 /// What changes in the duplicate; `None` keeps the column's current setting.
@@ -87,7 +87,7 @@ pub fn duplicate_column(
     if let Some(x) = t
         .constraints
         .iter()
-        .find(|c| c.kind == "x" && c.columns.contains(&col.physical))
+        .find(|c| c.kind == ConstraintKind::Exclusion && c.columns.contains(&col.physical))
     {
         return Err(format!("column `{table}.{column}` is part of exclusion constraint `{}`, which cannot be rebuilt online", x.name));
     }
@@ -435,17 +435,16 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
             ctx.target.schema
         );
         let mut after_swap = Vec::new();
-        for con in t
-            .constraints
-            .iter()
-            .filter(|c| matches!(c.kind.as_str(), "c" | "f") && touches(&c.columns))
-        {
+        for con in t.constraints.iter().filter(|c| {
+            matches!(c.kind, ConstraintKind::Check | ConstraintKind::ForeignKey)
+                && touches(&c.columns)
+        }) {
             if skip.contains(&con.name.as_str()) {
                 continue;
             }
             let def = con.definition.trim_end_matches(" NOT VALID");
-            let rewritten = match (con.kind.as_str(), def.split_once(" REFERENCES ")) {
-                ("f", Some((local, remote))) => {
+            let rewritten = match (con.kind, def.split_once(" REFERENCES ")) {
+                (ConstraintKind::ForeignKey, Some((local, remote))) => {
                     format!("{} REFERENCES {remote}", rename_all(local))
                 }
                 _ => rename_all(def),
@@ -459,10 +458,10 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
             ));
         }
         for idx in t.indexes.iter().filter(|i| touches(&i.columns)) {
-            let backs = t
-                .constraints
-                .iter()
-                .find(|c| c.name == idx.name && matches!(c.kind.as_str(), "u" | "p"));
+            let backs = t.constraints.iter().find(|c| {
+                c.name == idx.name
+                    && matches!(c.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey)
+            });
             if backs.is_some_and(|c| skip.contains(&c.name.as_str())) {
                 continue;
             }
@@ -486,7 +485,7 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
                 Some(c) => format!(
                     "ALTER TABLE {qt} ADD CONSTRAINT {} {} USING INDEX {}",
                     quote_ident(&c.name),
-                    if c.kind == "p" {
+                    if c.kind == ConstraintKind::PrimaryKey {
                         "PRIMARY KEY"
                     } else {
                         "UNIQUE"
@@ -527,7 +526,7 @@ fn referencing_fks(schema: &Schema, table: &str, column: &str) -> Vec<(Table, Co
     let mut found = Vec::new();
     for child in schema.tables.values() {
         for fk in &child.constraints {
-            if fk.kind == "f"
+            if fk.kind == ConstraintKind::ForeignKey
                 && fk
                     .references
                     .as_ref()
