@@ -605,3 +605,49 @@ async fn statements_queued_behind_the_expand_are_backfilled() {
         );
     }
 }
+
+/// The dual-write trigger notes writes through the old version in the ledger; an application
+/// role that may not even see the ledger's schema must still write, unnoted.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_application_role_without_ledger_access_writes_through_the_old_version() {
+    let env = Env::new().await;
+    let c = env.db.connect().await;
+    let role = format!("app_{}", std::process::id());
+    c.batch_execute(&format!(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {role} LOGIN; END IF; END $$; \
+         CREATE TABLE items (id serial PRIMARY KEY, qty int); INSERT INTO items (qty) SELECT g FROM generate_series(1, 10) g; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON items TO {role}; GRANT USAGE ON SEQUENCE items_id_seq TO {role}"
+    ))
+    .await
+    .unwrap();
+    let file = env.write(
+        "02_widen.yaml",
+        "operations:\n  - alter_column:\n      table: items\n      column: qty\n      type: bigint\n      up: CAST(qty AS bigint)\n      down: CAST(qty AS integer)\n",
+    );
+    assert_eq!(env.run(&["start", file.to_str().unwrap()]).await.code, 0);
+    c.batch_execute(&format!(
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON items TO {role}"
+    ))
+    .await
+    .unwrap();
+    let mut url = url::Url::parse(&env.db.url).unwrap();
+    url.set_username(&role).unwrap();
+    let (app, conn) = tokio_postgres::connect(url.as_str(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    app.batch_execute(
+        "UPDATE items SET qty = 100 WHERE id = 1; INSERT INTO items (qty) VALUES (5)",
+    )
+    .await
+    .expect("the application's write through the old version failed");
+    let r = env.run(&["complete"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        env.query_i64("SELECT qty FROM items WHERE id = 1").await,
+        100
+    );
+    c.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .await
+        .unwrap();
+}
