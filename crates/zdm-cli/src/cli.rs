@@ -86,7 +86,7 @@ pub struct Global {
     /// Backfill: while the application is busy (other sessions active within the last second),
     /// rest this many times each batch's duration after it, and aim for 10 ms batches (as
     /// gh-ost's --nice-ratio). 0: full speed whatever the load.
-    #[arg(long, env = "ZDM_NICE_RATIO", global = true, default_value_t = 1.0)]
+    #[arg(long, env = "ZDM_NICE_RATIO", global = true, default_value_t = 1.0, value_parser = parse_nice_ratio)]
     pub nice_ratio: f64,
     /// Throttle while a standby lags more than this: the backfill reads the standbys'
     /// replay lag on the primary (`pg_stat_replication`; a standby that stops streaming holds
@@ -128,6 +128,14 @@ pub enum LogFormat {
 
 /// PostgreSQL reads `lock_timeout = 0` (and anything under 1 ms, rounded down) as "wait forever":
 /// exactly what the option exists to prevent.
+fn parse_nice_ratio(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("{s}: the nice ratio is between 0 and 100"));
+    }
+    Ok(v)
+}
+
 fn parse_lock_timeout(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d < Duration::from_millis(1) {

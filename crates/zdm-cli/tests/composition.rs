@@ -469,3 +469,71 @@ async fn sql_on_complete_is_reflected_in_the_version_schema() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rename_table_then_change_a_column_with_a_unique_constraint() {
+    run_case(&Case {
+        name: "rename table, then change the type of a unique column",
+        setup: "CREATE TABLE users (id serial PRIMARY KEY, code int UNIQUE, name text); \
+                INSERT INTO users (code, name) SELECT g, 'u' || g FROM generate_series(1, 300) g",
+        yaml: "operations:
+  - rename_table: {from: users, to: people}
+  - alter_column: {table: people, column: code, type: bigint, up: CAST(code AS bigint), down: CAST(code AS integer)}
+",
+        old: &["INSERT INTO users (code, name) VALUES (1000, 'old')"],
+        new: &[
+            ("INSERT INTO people (code, name) VALUES (2000, 'new')", None),
+            ("SELECT count(*) FROM people WHERE code >= 1000", Some("2")),
+        ],
+        after: &[(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.people'::regclass AND conname = 'users_code_key' AND contype = 'u'",
+            Some("1"),
+        )],
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn change_a_column_then_rename_it() {
+    run_case(&Case {
+        name: "alter a column's type, then rename it (down follows the rename)",
+        setup: USERS,
+        yaml: "operations:
+  - alter_column: {table: users, column: age, type: integer, up: CAST(age AS integer), down: CAST(age AS text)}
+  - rename_column: {table: users, from: age, to: years}
+",
+        old: &["INSERT INTO users (name, age) VALUES ('old', '12')"],
+        new: &[
+            ("INSERT INTO users (name, years) VALUES ('new', 34)", None),
+            ("SELECT years FROM users WHERE name = 'old'", Some("12")),
+        ],
+        after: &[("SELECT years FROM users WHERE name = 'new'", Some("34"))],
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rename_a_table_away_and_create_one_under_its_name() {
+    run_case(&Case {
+        name: "rename orders to orders_archive, create a new orders",
+        setup: "CREATE TABLE orders (id serial PRIMARY KEY, total int); INSERT INTO orders (total) SELECT g FROM generate_series(1, 50) g",
+        yaml: "operations:
+  - rename_table: {from: orders, to: orders_archive}
+  - create_table:
+      name: orders
+      columns:
+        - {name: id, type: serial, pk: true}
+        - {name: amount, type: numeric}
+",
+        old: &["INSERT INTO orders (total) VALUES (7)"],
+        new: &[
+            ("INSERT INTO orders (amount) VALUES (1.5)", None),
+            ("SELECT count(*) FROM orders_archive", Some("51")),
+        ],
+        after: &[
+            ("SELECT count(*) FROM orders_archive", Some("51")),
+            ("SELECT amount FROM orders", Some("1.5")),
+        ],
+    })
+    .await;
+}

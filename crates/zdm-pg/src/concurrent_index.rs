@@ -52,6 +52,18 @@ pub fn target(sql: &str) -> Option<Target> {
     })
 }
 
+/// Whether an index of that name exists in the table's schema.
+pub async fn exists(c: &Client, t: &Target) -> Result<bool, tokio_postgres::Error> {
+    Ok(c
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_class x WHERE x.relname = $1 AND x.relkind = 'i' \
+               AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2)))",
+            &[&t.name, &t.table],
+        )
+        .await?
+        .get(0))
+}
+
 /// Whether the index exists and is invalid.
 pub async fn is_invalid(c: &Client, t: &Target) -> Result<bool, tokio_postgres::Error> {
     let row = c

@@ -57,6 +57,8 @@ pub struct Throttler {
     /// Standbys streaming at the first check.
     standbys: Option<BTreeSet<String>>,
     warned_unreadable: bool,
+    /// Held back by replica lag at the last check.
+    lagging: bool,
 }
 
 const MAX_SAMPLES: usize = 4096;
@@ -68,6 +70,7 @@ impl Throttler {
             samples: VecDeque::new(),
             standbys: None,
             warned_unreadable: false,
+            lagging: false,
         }
     }
 
@@ -121,16 +124,29 @@ impl Throttler {
     }
 
     async fn replica_lag(&mut self, c: &Client, max: Duration) -> Result<Option<Cause>> {
+        // Physical standbys only: a logical walsender (a CDC consumer) confirms on its own
+        // schedule and is no replica. Without pg_read_all_stats `state` reads NULL.
         let rows = c
             .query(
-                "SELECT coalesce(application_name, '') || '@' || coalesce(client_addr::text, 'local'), \
+                "SELECT coalesce(nullif(r.application_name, ''), coalesce(r.client_addr::text, 'local')), \
                         pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, \
-                        pg_wal_lsn_diff(replay_lsn, '0/0')::bigint, \
-                        extract(epoch FROM replay_lag)::float8 \
-                   FROM pg_stat_replication WHERE state = 'streaming'",
+                        pg_wal_lsn_diff(r.replay_lsn, '0/0')::bigint, \
+                        extract(epoch FROM r.replay_lag)::float8, \
+                        r.state \
+                   FROM pg_stat_replication r \
+                  WHERE (r.state = 'streaming' OR r.state IS NULL) \
+                    AND NOT EXISTS (SELECT FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.slot_type = 'logical')",
                 &[],
             )
             .await?;
+        if rows.iter().any(|r| r.get::<_, Option<String>>(4).is_none()) && !self.warned_unreadable {
+            self.warned_unreadable = true;
+            tracing::warn!("cannot read the standbys' replication state (grant pg_monitor to zdm's role); replica lag is not watched");
+        }
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r.get::<_, Option<String>>(4).is_some())
+            .collect();
         let now = Instant::now();
         let current: Option<i64> = match rows.first() {
             Some(r) => r.get(1),
@@ -183,8 +199,16 @@ impl Throttler {
                 worst = Some((name, lag));
             }
         }
+        // Hysteresis: once held, go on only below 80 % of the limit, so a lag hovering at the
+        // limit does not start and end an episode at every batch.
+        let limit = if self.lagging {
+            max.as_secs_f64() * 0.8
+        } else {
+            max.as_secs_f64()
+        };
+        self.lagging = worst.as_ref().is_some_and(|(_, lag)| *lag > limit);
         Ok(worst
-            .filter(|(_, lag)| *lag > max.as_secs_f64())
+            .filter(|(_, lag)| *lag > limit)
             .map(|(name, lag)| Cause {
                 key: "replica_lag",
                 detail: format!(

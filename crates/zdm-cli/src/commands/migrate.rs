@@ -125,7 +125,17 @@ pub async fn baseline(ctx: &Context, id: &str) -> anyhow::Result<()> {
 
 pub async fn throttle(ctx: &Context, on: bool, reason: Option<&str>) -> anyhow::Result<()> {
     let session = ctx.session("throttle").await?;
-    session.ledger.init(&session.client).await?;
+    // No runner lock: the switch is for a runner that holds it. So no upgrade of a ledger a
+    // runner may be using; a database without one gets one.
+    match session.ledger.version(&session.client).await? {
+        None => {
+            session.ledger.init(&session.client).await?;
+        }
+        Some(v) if v < zdm_pg::ledger::schema::LATEST => {
+            anyhow::bail!("the ledger is older than this zdm: run `zdm init` first")
+        }
+        Some(_) => {}
+    }
     session
         .ledger
         .set_throttle(&session.client, on, reason)

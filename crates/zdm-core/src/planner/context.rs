@@ -280,6 +280,9 @@ impl PlanContext {
     }
 
     fn finish(mut self) -> Plan {
+        // The rebuilt constraints and indexes are contract statements on the physical names as
+        // they are during the expand: they go before the names settle.
+        super::ops::duplicate::rebuild_dependents(&mut self);
         super::settle::settle_names(&mut self);
         let mapping = super::settle::mapping(&self);
         let sets: Vec<Vec<String>> = self
@@ -290,7 +293,6 @@ impl PlanContext {
         for (b, set) in self.backfills.iter_mut().zip(sets) {
             b.set = set;
         }
-        super::ops::duplicate::rebuild_dependents(&mut self);
         let trig = triggers::plan(&self);
         // Helper columns and their triggers appear in the same (expand) transaction; at complete
         // and rollback the triggers go first, before any column they read is dropped.

@@ -43,18 +43,23 @@ fn column_renames(qt: &str, renames: &[(String, String)]) -> Vec<String> {
 /// PostgreSQL named a table's implicit constraints and sequences after the helper name the table
 /// was created under (`_zdm_new_t_pkey`, `_zdm_new_t_id_seq`): give them the names they would have
 /// had (`t_pkey`), once the table has its own name.
-fn implicit_names(qualified: &str, from: &str, to: &str) -> String {
+fn implicit_names(schema: &str, qualified: &str, from: &str, to: &str) -> String {
     let lit = crate::ident::quote_literal;
     let prefix = format!("{from}_");
+    // A name still taken in the schema (say by the index of a table renamed away) stays as it is.
     format!(
         "DO $zdm$ DECLARE r record; BEGIN \
          FOR r IN SELECT conname AS name FROM pg_constraint WHERE conrelid = {rel}::regclass AND starts_with(conname, {p}) LOOP \
-           EXECUTE format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', {rel}, r.name, {to} || substr(r.name, {n})); END LOOP; \
+           IF to_regclass(format('%I.%I', {nsp}, {to} || substr(r.name, {n}))) IS NULL \
+              AND NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = {rel}::regclass AND conname = {to} || substr(r.name, {n})) THEN \
+             EXECUTE format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', {rel}, r.name, {to} || substr(r.name, {n})); END IF; END LOOP; \
          FOR r IN SELECT s.oid::regclass::text AS seq, s.relname AS name FROM pg_depend d JOIN pg_class s ON s.oid = d.objid \
                    WHERE d.refobjid = {rel}::regclass AND s.relkind = 'S' AND starts_with(s.relname, {p}) LOOP \
-           EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', r.seq, {to} || substr(r.name, {n})); END LOOP; \
+           IF to_regclass(format('%I.%I', {nsp}, {to} || substr(r.name, {n}))) IS NULL THEN \
+             EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', r.seq, {to} || substr(r.name, {n})); END IF; END LOOP; \
          END $zdm$",
         rel = lit(qualified),
+        nsp = lit(schema),
         p = lit(&prefix),
         to = lit(to),
         n = from.chars().count() + 1,
@@ -72,6 +77,9 @@ fn settled_physical(ctx: &PlanContext, table: &str, physical: &str) -> String {
 
 pub(crate) fn settle_names(ctx: &mut PlanContext) {
     let tables: Vec<String> = ctx.new.tables.keys().cloned().collect();
+    // Table renames at complete, after every column's: (physical, final, created by this
+    // migration). Existing tables first, so a created table finds its name free.
+    let mut table_renames: Vec<(String, String, bool)> = Vec::new();
     for logical in tables {
         let t = ctx.new.tables[&logical].clone();
         let created = ctx.created.contains(&logical);
@@ -109,15 +117,7 @@ pub(crate) fn settle_names(ctx: &mut PlanContext) {
             }
             if let Some(sql) = rename_table {
                 if table_waits {
-                    let lock = ctx.brief_exclusive(&t.physical);
-                    ctx.complete(Stage::Contract, Mode::Transaction, sql, lock.clone());
-                    let renamed = crate::ident::quote_qualified(&ctx.target.schema, &t.name);
-                    ctx.complete(
-                        Stage::Contract,
-                        Mode::Transaction,
-                        implicit_names(&renamed, &t.physical, &t.name),
-                        lock,
-                    );
+                    table_renames.push((t.physical.clone(), t.name.clone(), true));
                 } else {
                     ctx.start(
                         Stage::ExpandConcurrently,
@@ -140,7 +140,37 @@ pub(crate) fn settle_names(ctx: &mut PlanContext) {
         for sql in column_renames(&qt, &renames) {
             ctx.complete(Stage::Contract, Mode::Transaction, sql, lock.clone());
         }
-        if let Some(sql) = rename_table {
+        if rename_table.is_some() {
+            table_renames.push((t.physical.clone(), t.name.clone(), false));
+        }
+    }
+    table_renames.sort_by_key(|(_, _, created)| *created);
+    let cycle = table_renames
+        .iter()
+        .any(|(_, to, _)| table_renames.iter().any(|(from, _, _)| from == to));
+    let rename = |ctx: &mut PlanContext, from: &str, to: &str| {
+        let lock = ctx.brief_exclusive(from);
+        let sql = format!("ALTER TABLE {} RENAME TO {}", ctx.qt(from), quote_ident(to));
+        ctx.complete(Stage::Contract, Mode::Transaction, sql, lock);
+    };
+    let mut parked = Vec::new();
+    for (i, (from, to, _)) in table_renames.iter().enumerate() {
+        if cycle {
+            let p = truncate63(format!("_zdm_settle_t{i}"));
+            rename(ctx, from, &p);
+            parked.push((p, to.clone()));
+        } else {
+            parked.push((from.clone(), to.clone()));
+        }
+    }
+    for ((from, to), (original, _, created)) in parked.iter().zip(&table_renames) {
+        if from != to {
+            rename(ctx, from, to);
+        }
+        if *created {
+            let lock = ctx.brief_exclusive(to);
+            let qualified = crate::ident::quote_qualified(&ctx.target.schema, to);
+            let sql = implicit_names(&ctx.target.schema, &qualified, original, to);
             ctx.complete(Stage::Contract, Mode::Transaction, sql, lock);
         }
     }

@@ -274,9 +274,9 @@ CREATE TABLE {s}.old_version_writes (
 CREATE INDEX ON {s}.old_version_writes (migration_id, at);
 -- Called by the triggers with the application's privileges, so it runs with zdm's own.
 CREATE FUNCTION {s}.note_old_write(migration text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 INSERT INTO {s}.old_version_writes (migration_id) VALUES (migration);
-SELECT set_config('zdm.old_write_at', clock_timestamp()::text, false);
+SELECT pg_catalog.set_config('zdm.old_write_at', pg_catalog.date_part('epoch', pg_catalog.clock_timestamp())::pg_catalog.text, false);
 $fn$;
 GRANT EXECUTE ON FUNCTION {s}.note_old_write(text) TO PUBLIC;
 "#,

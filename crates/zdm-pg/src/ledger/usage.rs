@@ -87,6 +87,19 @@ impl Ledger {
         }))
     }
 
+    /// Drop the noted writes of a migration that has ended (they only ever gate its complete).
+    pub async fn forget_old_writes(&self, c: &Client, id: &str) -> Result<()> {
+        if self.version(c).await?.unwrap_or(0) < 7 {
+            return Ok(());
+        }
+        c.execute(
+            &self.sql("DELETE FROM {s}.old_version_writes WHERE migration_id = $1"),
+            &[&id],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The last write through migration `id`'s old version, however long ago.
     pub async fn last_old_write(&self, c: &Client, id: &str) -> Result<Option<DateTime<Utc>>> {
         if self.version(c).await?.unwrap_or(0) < 7 {

@@ -610,6 +610,10 @@ pub async fn complete(session: &mut Session, id: Option<&str>) -> Result<String>
     crate::failpoint::hit("complete.before_done");
     session
         .ledger
+        .forget_old_writes(&session.client, &r.id)
+        .await?;
+    session
+        .ledger
         .transition(
             &session.client,
             &r.id,
@@ -648,6 +652,10 @@ pub async fn rollback(session: &mut Session, id: Option<&str>) -> Result<String>
     crate::failpoint::hit("rollback.begun");
     run_steps(session, &r.id, Phase::Rollback, &plan.rollback).await?;
     crate::failpoint::hit("rollback.before_done");
+    session
+        .ledger
+        .forget_old_writes(&session.client, &r.id)
+        .await?;
     session
         .client
         .execute(

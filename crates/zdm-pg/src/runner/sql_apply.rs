@@ -217,8 +217,18 @@ async fn run_statement_by_statement(
             if st.must_run_outside_transaction() {
                 // Recorded before the statement runs: a run killed after it but before its
                 // checkpoint finds the index built when it resumes.
-                let building = serde_json::json!({ &building_key: index + 1 });
-                ledger.save_progress(c, id, &building).await?;
+                // (Only when no index of that name exists yet: a name taken before is the
+                // user's conflict, to fail on again, not this statement's own work.)
+                let free = match crate::concurrent_index::target(&st.text) {
+                    Some(t) => !crate::concurrent_index::exists(c, &t)
+                        .await
+                        .map_err(|error| StepError::Statement { index, error })?,
+                    None => true,
+                };
+                if free {
+                    let building = serde_json::json!({ &building_key: index + 1 });
+                    ledger.save_progress(c, id, &building).await?;
+                }
                 let built = if interrupted_at == Some(index + 1) {
                     crate::concurrent_index::run_again(c, &st.text).await
                 } else {

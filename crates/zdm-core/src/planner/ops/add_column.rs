@@ -74,7 +74,10 @@ impl PlanOperation for AddColumn {
             ctx.not_null_at_complete(&t.physical, &physical, &physical);
         }
         if c.unique {
-            let idx = truncate63(format!("{}_{}_key", t.name, c.name));
+            // Built under a name of zdm's (the constraint's own may still belong to an archived
+            // column's index); ADD CONSTRAINT … USING INDEX gives the index the constraint's name.
+            let constraint = truncate63(format!("{}_{}_key", t.name, c.name));
+            let idx = truncate63(format!("_zdm_uq_{}_{}", t.physical, physical));
             ctx.start(
                 Stage::ExpandConcurrently,
                 Mode::NoTransaction,
@@ -89,7 +92,7 @@ impl PlanOperation for AddColumn {
                 Mode::Transaction,
                 format!(
                     "ALTER TABLE {qt} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
-                    quote_ident(&idx),
+                    quote_ident(&constraint),
                     quote_ident(&idx)
                 ),
                 lock.clone(),

@@ -68,6 +68,13 @@ pub fn duplicate_column(
     {
         return change_duplicate(ctx, table, column, i, change);
     }
+    let old_table = ctx.old.tables.values().find(|o| o.physical == t.physical);
+    if let Some(idx) = t.indexes.iter().find(|i| {
+        i.columns.contains(&col.physical)
+            && !old_table.is_some_and(|o| o.indexes.iter().any(|oi| oi.name == i.name))
+    }) {
+        return Err(format!("index `{}` is created on `{table}.{column}` by an earlier operation of this migration and would go with the old column: create it after this change", idx.name));
+    }
     if ctx.added_column(table, column) {
         return Err(format!("column `{table}.{column}` is added by this migration: give its final definition in add_column"));
     }
