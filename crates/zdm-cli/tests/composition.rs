@@ -537,3 +537,29 @@ async fn rename_a_table_away_and_create_one_under_its_name() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rename_a_table_then_reference_it_from_a_new_one() {
+    run_case(&Case {
+        name: "rename accounts to people, create orders referencing people(id)",
+        setup: "CREATE TABLE accounts (id serial PRIMARY KEY, name text); INSERT INTO accounts (name) VALUES ('a'), ('b')",
+        yaml: "operations:
+  - rename_table: {from: accounts, to: people}
+  - create_table:
+      name: orders
+      columns:
+        - {name: id, type: serial, pk: true}
+        - {name: person_id, type: int, references: {name: orders_person_fk, table: people, column: id}}
+",
+        old: &["INSERT INTO accounts (name) VALUES ('c')"],
+        new: &[
+            ("INSERT INTO orders (person_id) VALUES (1)", None),
+            ("SELECT count(*) FROM orders JOIN people ON people.id = orders.person_id", Some("1")),
+        ],
+        after: &[(
+            "SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'orders_person_fk'",
+            Some("people"),
+        )],
+    })
+    .await;
+}

@@ -237,6 +237,54 @@ impl PlanContext {
             && !self.duplicated.iter().any(|d| d.temp == c.physical)
     }
 
+    /// The physical table and columns a foreign key of this migration references, given by
+    /// their names in the new version. A column this migration duplicates cannot be referenced
+    /// yet (the key would pin the column the contract drops); a table it drops cannot at all.
+    pub fn fk_target(
+        &self,
+        table: &str,
+        columns: &[String],
+    ) -> Result<(String, Vec<String>), String> {
+        let Some(t) = self.new.table(table) else {
+            if self.old.table(table).is_some() {
+                return Err(format!("table `{table}` is dropped or renamed by an earlier operation of this migration"));
+            }
+            // Not a table of this schema as zdm knows it: left to PostgreSQL as written.
+            return Ok((table.to_string(), columns.to_vec()));
+        };
+        let mut physical = Vec::new();
+        for c in columns {
+            let col = t.require_column(c)?;
+            if self.duplicated.iter().any(|d| d.temp == col.physical) {
+                return Err(format!("column `{table}.{c}` is changed by an earlier operation of this migration: reference it in a later migration"));
+            }
+            physical.push(col.physical.clone());
+        }
+        Ok((t.physical.clone(), physical))
+    }
+
+    pub fn resolve_fk(
+        &self,
+        r: &crate::operations::ForeignKeyReference,
+    ) -> Result<crate::operations::ForeignKeyReference, String> {
+        let (table, cols) = self.fk_target(&r.table, std::slice::from_ref(&r.column))?;
+        let mut out = r.clone();
+        out.table = table;
+        out.column = cols.into_iter().next().unwrap_or_default();
+        Ok(out)
+    }
+
+    pub fn resolve_table_fk(
+        &self,
+        r: &crate::operations::TableForeignKeyReference,
+    ) -> Result<crate::operations::TableForeignKeyReference, String> {
+        let (table, columns) = self.fk_target(&r.table, &r.columns)?;
+        let mut out = r.clone();
+        out.table = table;
+        out.columns = columns;
+        Ok(out)
+    }
+
     /// A physical name for a table this migration creates as `name`: its own, unless a table
     /// of that name exists until complete (dropped by this migration), then a helper name that
     /// complete settles.

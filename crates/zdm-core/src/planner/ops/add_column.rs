@@ -36,6 +36,9 @@ impl PlanOperation for AddColumn {
         if ctx.created.contains(&self.table) {
             let mut def = c.clone();
             def.name = physical.clone();
+            if let Some(r) = &c.references {
+                def.references = Some(ctx.resolve_fk(r)?);
+            }
             ctx.start(
                 Stage::Expand,
                 Mode::Transaction,
@@ -112,7 +115,7 @@ impl PlanOperation for AddColumn {
             ctx.constraint_not_valid(
                 &t.physical,
                 &r.name,
-                &format!("FOREIGN KEY ({qc}) {}", references_sql(r)),
+                &format!("FOREIGN KEY ({qc}) {}", references_sql(&ctx.resolve_fk(r)?)),
                 lock,
                 true,
             );

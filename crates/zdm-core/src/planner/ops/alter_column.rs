@@ -73,7 +73,7 @@ impl PlanOperation for AlterColumn {
                 direct.push(format!(
                     "ALTER TABLE {qt} ADD CONSTRAINT {} FOREIGN KEY ({qc}) {}",
                     quote_ident(&r.name),
-                    references_sql(r)
+                    references_sql(&ctx.resolve_fk(r)?)
                 ));
             }
             for sql in direct {
@@ -177,7 +177,10 @@ impl PlanOperation for AlterColumn {
             ctx.constraint_not_valid(
                 &t.physical,
                 &r.name,
-                &format!("FOREIGN KEY ({qtemp}) {}", references_sql(r)),
+                &format!(
+                    "FOREIGN KEY ({qtemp}) {}",
+                    references_sql(&ctx.resolve_fk(r)?)
+                ),
                 lock,
                 true,
             );

@@ -52,9 +52,11 @@ impl PlanOperation for CreateConstraint {
                 _ => format!(
                     "FOREIGN KEY ({cols}) {}",
                     table_references_sql(
-                        self.references
-                            .as_ref()
-                            .ok_or("a foreign key needs `references`")?
+                        &ctx.resolve_table_fk(
+                            self.references
+                                .as_ref()
+                                .ok_or("a foreign key needs `references`")?
+                        )?
                     )
                 ),
             };
@@ -144,7 +146,10 @@ impl PlanOperation for CreateConstraint {
                         .as_ref()
                         .ok_or("a foreign key needs `references`")?;
                     let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
-                    let body = format!("FOREIGN KEY ({tcols}) {}", table_references_sql(r));
+                    let body = format!(
+                        "FOREIGN KEY ({tcols}) {}",
+                        table_references_sql(&ctx.resolve_table_fk(r)?)
+                    );
                     ctx.constraint_not_valid(&t.physical, &self.name, &body, lock, true);
                 }
             }

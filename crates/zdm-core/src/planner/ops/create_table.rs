@@ -6,7 +6,7 @@ use crate::operations::{CreateTable, TableConstraint};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 use crate::schema::{Constraint, ConstraintKind, Table};
 
-fn constraint_sql(c: &TableConstraint) -> Result<String, String> {
+fn constraint_sql(ctx: &PlanContext, c: &TableConstraint) -> Result<String, String> {
     let cols = c
         .columns
         .iter()
@@ -39,7 +39,7 @@ fn constraint_sql(c: &TableConstraint) -> Result<String, String> {
                 .ok_or("a foreign key needs `references`")?;
             format!(
                 "CONSTRAINT {name} FOREIGN KEY ({cols}) {}",
-                table_references_sql(r)
+                table_references_sql(&ctx.resolve_table_fk(r)?)
             )
         }
         "exclude" => {
@@ -106,8 +106,17 @@ impl PlanOperation for CreateTable {
         let mut parts: Vec<String> = self
             .columns
             .iter()
-            .map(|c| column_definition(c, !c.nullable && !c.pk))
-            .collect();
+            .map(|c| {
+                let mut c = c.clone();
+                match &mut c.references {
+                    // A key to the table being created: under the name it is created with.
+                    Some(r) if r.table == self.name => r.table = physical.clone(),
+                    Some(r) => *r = ctx.resolve_fk(r)?,
+                    None => {}
+                }
+                Ok(column_definition(&c, !c.nullable && !c.pk))
+            })
+            .collect::<Result<_, String>>()?;
         if !pk.is_empty() {
             parts.push(format!(
                 "PRIMARY KEY ({})",
@@ -118,7 +127,7 @@ impl PlanOperation for CreateTable {
             ));
         }
         for c in &self.constraints {
-            parts.push(constraint_sql(c)?);
+            parts.push(constraint_sql(ctx, c)?);
         }
         ctx.start(
             Stage::Expand,
