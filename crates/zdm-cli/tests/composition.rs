@@ -563,3 +563,34 @@ async fn rename_a_table_then_reference_it_from_a_new_one() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_two_tables_with_a_key_between_them_then_rename_the_referenced_one() {
+    run_case(&Case {
+        name: "create items and item_tags → items, rename items to products",
+        setup: "SELECT 1",
+        yaml: "operations:
+  - create_table:
+      name: items
+      columns:
+        - {name: id, type: serial, pk: true}
+  - create_table:
+      name: item_tags
+      columns:
+        - {name: id, type: serial, pk: true}
+        - {name: item_id, type: int, references: {name: item_tags_item_fk, table: items, column: id}}
+  - rename_table: {from: items, to: products}
+",
+        old: &[],
+        new: &[
+            ("INSERT INTO products DEFAULT VALUES", None),
+            ("INSERT INTO item_tags (item_id) VALUES (1)", None),
+            ("SELECT count(*) FROM item_tags", Some("1")),
+        ],
+        after: &[(
+            "SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'item_tags_item_fk'",
+            Some("products"),
+        )],
+    })
+    .await;
+}

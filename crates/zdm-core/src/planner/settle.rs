@@ -128,7 +128,7 @@ pub(crate) fn settle_names(ctx: &mut PlanContext) {
                     ctx.rollback(
                         Stage::Undo,
                         Mode::Transaction,
-                        format!("DROP TABLE IF EXISTS {}", ctx.qt(&t.name)),
+                        format!("DROP TABLE IF EXISTS {} CASCADE", ctx.qt(&t.name)),
                         "ACCESS EXCLUSIVE on the new table",
                     );
                     ctx.new.tables.get_mut(&logical).expect("listed").physical = t.name.clone();

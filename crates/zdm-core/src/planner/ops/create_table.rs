@@ -158,7 +158,9 @@ impl PlanOperation for CreateTable {
         ctx.rollback(
             Stage::Undo,
             Mode::Transaction,
-            format!("DROP TABLE IF EXISTS {qt}"),
+            // CASCADE: foreign keys from other tables this migration creates or changes go with
+            // it (whatever order the undo meets them in); nothing older can depend on it.
+            format!("DROP TABLE IF EXISTS {qt} CASCADE"),
             "ACCESS EXCLUSIVE on the new table",
         );
         let mut pk_all = pk;
