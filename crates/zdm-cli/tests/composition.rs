@@ -594,3 +594,20 @@ async fn create_two_tables_with_a_key_between_them_then_rename_the_referenced_on
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_then_a_type_change_that_the_default_does_not_fit() {
+    run_case(&Case {
+        name: "check, then a type change the column's default does not fit (dropped, as pgroll)",
+        setup: "CREATE TABLE t (id serial PRIMARY KEY, code text DEFAULT 'none'); \
+                INSERT INTO t (code) SELECT g::text FROM generate_series(1, 100) g",
+        yaml: "operations:
+  - alter_column: {table: t, column: code, check: {name: code_set, constraint: code IS NOT NULL}, up: \"coalesce(code, '0')\", down: code}
+  - alter_column: {table: t, column: code, type: integer, up: \"CASE WHEN code ~ '^[0-9]+$' THEN code::integer END\", down: CAST(code AS text)}
+",
+        old: &["INSERT INTO t (code) VALUES ('7')"],
+        new: &[("SELECT sum(code) FROM t", Some("5057"))],
+        after: &[("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 't' AND column_name = 'code'", Some("integer"))],
+    })
+    .await;
+}

@@ -35,6 +35,25 @@ pub struct DuplicatedColumn {
     /// Index of the start step that adds the helper column (a later operation on the same
     /// column may change its type).
     pub add_step: usize,
+    /// Index of the start step that gives the helper the column's default, if any.
+    pub default_step: Option<usize>,
+}
+
+/// `SET DEFAULT` on the helper column. Lenient: the column's old default may not fit its new
+/// type; as pgroll does, it is then dropped rather than failing the start (an explicit new
+/// default stays strict).
+fn set_default(qt: &str, qtemp: &str, default: &str, lenient: bool, column: &str) -> String {
+    let set = format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} SET DEFAULT {default}");
+    if !lenient {
+        return set;
+    }
+    format!(
+        "DO $zdm$ BEGIN {set}; EXCEPTION WHEN datatype_mismatch OR cannot_coerce OR invalid_text_representation \
+         OR invalid_datetime_format OR numeric_value_out_of_range OR undefined_function THEN \
+         RAISE NOTICE 'zdm: default % does not fit the new type of %; dropped', {}, {}; END $zdm$",
+        quote_literal(default),
+        quote_literal(column)
+    )
 }
 
 pub struct Duplicated {
@@ -126,23 +145,17 @@ pub fn duplicate_column(
         format!("ALTER TABLE {qt} ADD COLUMN {qtemp} {data_type}"),
         lock.clone(),
     );
+    let mut default_step = None;
     if let Some(d) = &default {
-        let set = format!("ALTER TABLE {qt} ALTER COLUMN {qtemp} SET DEFAULT {d}");
         let type_changes = change.data_type.is_some_and(|t| t != col.data_type);
-        let sql = if type_changes && change.default.is_none() && identity_sequence.is_none() {
-            // The column's old default may not fit its new type: as pgroll does, it is then
-            // dropped rather than failing the start (an explicit new default stays strict).
-            format!(
-                "DO $zdm$ BEGIN {set}; EXCEPTION WHEN datatype_mismatch OR cannot_coerce OR invalid_text_representation \
-                 OR invalid_datetime_format OR numeric_value_out_of_range OR undefined_function THEN \
-                 RAISE NOTICE 'zdm: default % does not fit the new type of %; dropped', {}, {}; END $zdm$",
-                quote_literal(d),
-                quote_literal(&col.name)
-            )
-        } else {
-            set
-        };
-        ctx.start(Stage::Expand, Mode::Transaction, sql, lock.clone());
+        let lenient = type_changes && change.default.is_none() && identity_sequence.is_none();
+        default_step = Some(ctx.start_steps());
+        ctx.start(
+            Stage::Expand,
+            Mode::Transaction,
+            set_default(&qt, &qtemp, d, lenient, &col.name),
+            lock.clone(),
+        );
     }
 
     // The table's constraints and indexes on the column are rebuilt for the helper column once
@@ -153,6 +166,7 @@ pub fn duplicate_column(
         temp: temp.clone(),
         without_constraint: change.without_constraint.map(str::to_string),
         add_step,
+        default_step,
     });
 
     // Dual writes: old → new with `up`, new → old with `down` (both default to a plain copy).
@@ -332,6 +346,10 @@ fn change_duplicate(
             d.add_step,
             format!("ALTER TABLE {qt} ADD COLUMN {qtemp} {ty}"),
         );
+        // The default given to the helper earlier may not fit the new type either.
+        if let (Some(step), Some(def), None) = (d.default_step, &col.default, change.default) {
+            ctx.rewrite_start_step(step, set_default(&qt, &qtemp, def, true, column));
+        }
     }
     match change.nullable {
         Some(false) if col.nullable => ctx.not_null_at_complete(&t.physical, &d.temp, &d.column),
