@@ -13,31 +13,44 @@ use super::context::{truncate63, PlanContext};
 use super::{Mode, Stage, TableMapping, VersionMapping};
 use crate::ident::quote_ident;
 
-/// One table's column renames, through helper names when the renames form a cycle.
-fn column_renames(qt: &str, renames: &[(String, String)]) -> Vec<String> {
+/// The renames to run, in order, for `renames` (from, to): as given, or, when one's target is
+/// another's source (a swap, a chain), each parked under a helper name `{park}N` first.
+fn rename_steps(renames: &[(String, String)], park: &str) -> Vec<(String, String)> {
     let cycle = renames
         .iter()
         .any(|(_, to)| renames.iter().any(|(from, _)| from == to));
-    let rename = |from: &str, to: &str| {
-        format!(
-            "ALTER TABLE {qt} RENAME COLUMN {} TO {}",
-            quote_ident(from),
-            quote_ident(to)
-        )
-    };
     if !cycle {
-        return renames.iter().map(|(f, t)| rename(f, t)).collect();
+        return renames.to_vec();
     }
     let parked: Vec<String> = (0..renames.len())
-        .map(|i| truncate63(format!("_zdm_settle_{i}")))
+        .map(|i| truncate63(format!("{park}{i}")))
         .collect();
-    let mut out: Vec<String> = renames
+    let mut out: Vec<(String, String)> = renames
         .iter()
         .zip(&parked)
-        .map(|((f, _), p)| rename(f, p))
+        .map(|((f, _), p)| (f.clone(), p.clone()))
         .collect();
-    out.extend(renames.iter().zip(&parked).map(|((_, t), p)| rename(p, t)));
+    out.extend(
+        renames
+            .iter()
+            .zip(&parked)
+            .map(|((_, t), p)| (p.clone(), t.clone())),
+    );
     out
+}
+
+/// One table's column renames.
+fn column_renames(qt: &str, renames: &[(String, String)]) -> Vec<String> {
+    rename_steps(renames, "_zdm_settle_")
+        .into_iter()
+        .map(|(from, to)| {
+            format!(
+                "ALTER TABLE {qt} RENAME COLUMN {} TO {}",
+                quote_ident(&from),
+                quote_ident(&to)
+            )
+        })
+        .collect()
 }
 
 /// PostgreSQL named a table's implicit constraints and sequences after the helper name the table
@@ -145,34 +158,24 @@ pub(crate) fn settle_names(ctx: &mut PlanContext) {
         }
     }
     table_renames.sort_by_key(|(_, _, created)| *created);
-    let cycle = table_renames
+    let pairs: Vec<(String, String)> = table_renames
         .iter()
-        .any(|(_, to, _)| table_renames.iter().any(|(from, _, _)| from == to));
-    let rename = |ctx: &mut PlanContext, from: &str, to: &str| {
-        let lock = ctx.brief_exclusive(from);
-        let sql = format!("ALTER TABLE {} RENAME TO {}", ctx.qt(from), quote_ident(to));
+        .map(|(from, to, _)| (from.clone(), to.clone()))
+        .collect();
+    for (from, to) in rename_steps(&pairs, "_zdm_settle_t") {
+        let lock = ctx.brief_exclusive(&from);
+        let sql = format!(
+            "ALTER TABLE {} RENAME TO {}",
+            ctx.qt(&from),
+            quote_ident(&to)
+        );
         ctx.complete(Stage::Contract, Mode::Transaction, sql, lock);
-    };
-    let mut parked = Vec::new();
-    for (i, (from, to, _)) in table_renames.iter().enumerate() {
-        if cycle {
-            let p = truncate63(format!("_zdm_settle_t{i}"));
-            rename(ctx, from, &p);
-            parked.push((p, to.clone()));
-        } else {
-            parked.push((from.clone(), to.clone()));
-        }
     }
-    for ((from, to), (original, _, created)) in parked.iter().zip(&table_renames) {
-        if from != to {
-            rename(ctx, from, to);
-        }
-        if *created {
-            let lock = ctx.brief_exclusive(to);
-            let qualified = crate::ident::quote_qualified(&ctx.target.schema, to);
-            let sql = implicit_names(&ctx.target.schema, &qualified, original, to);
-            ctx.complete(Stage::Contract, Mode::Transaction, sql, lock);
-        }
+    for (original, to, _) in table_renames.iter().filter(|(_, _, created)| *created) {
+        let lock = ctx.brief_exclusive(to);
+        let qualified = crate::ident::quote_qualified(&ctx.target.schema, to);
+        let sql = implicit_names(&ctx.target.schema, &qualified, original, to);
+        ctx.complete(Stage::Contract, Mode::Transaction, sql, lock);
     }
 }
 

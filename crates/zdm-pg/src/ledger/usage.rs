@@ -19,11 +19,9 @@ pub struct OldWrites {
 }
 
 impl Ledger {
-    /// The manual throttle: (engaged, reason), None when never set (or the ledger predates it).
+    /// The manual throttle: (engaged, reason), None when never set. Read before every backfill
+    /// batch, so no ledger-version check: the runner asking has brought the ledger up to date.
     pub async fn throttle(&self, c: &Client) -> Result<Option<(bool, Option<String>)>> {
-        if self.version(c).await?.unwrap_or(0) < 7 {
-            return Ok(None);
-        }
         let row = c
             .query_opt(&self.sql("SELECT engaged, reason FROM {s}.throttle"), &[])
             .await?;
