@@ -115,8 +115,11 @@ function renderMoves(s) {
         el("span", { class: "muted" }, `${number(m.applied_events)} changes applied`)),
       m.last_error ? el("p", { class: "error" }, m.last_error) : null);
     for (const t of m.tables || []) {
-      item.append(el("div", { class: "row" }, el("span", {}, t.target), el("span", { class: "muted" }, `${number(t.rows_copied)} / ~${number(t.rows_estimated)}`)),
-        bar("copy", m.job, t.target, t.rows_copied, t.rows_estimated));
+      // Every chunk copied: the count is exact, whatever the source's estimate said.
+      const copied = t.chunks > 0 && t.chunks_done === t.chunks;
+      const total = copied ? t.rows_copied : t.rows_estimated;
+      item.append(el("div", { class: "row" }, el("span", {}, t.target), el("span", { class: "muted" }, copied ? `${number(t.rows_copied)} rows copied` : `${number(t.rows_copied)} / ~${number(total)}`)),
+        bar("copy", m.job, t.target, t.rows_copied, total));
     }
     item.append(lagChart((s.lag_history || {})[m.job]));
     items.push(item);
