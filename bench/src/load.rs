@@ -4,7 +4,7 @@
 
 use crate::support::{migration, session};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
 use zdm_pg::backfill::Quiet;
@@ -35,6 +35,81 @@ struct Shared {
     /// Time zero of the scenario's timeline (`ZDM_BENCH_TIMELINE=1` prints slow statements and
     /// the migration's phases against it).
     epoch: Instant,
+    /// Where each phase of the migration began, in seconds from `epoch` (for the per-phase
+    /// breakdown that `ZDM_BENCH_PHASES=1` prints).
+    marks: Mutex<Vec<(&'static str, f64)>>,
+}
+
+impl Shared {
+    fn mark(&self, phase: &'static str) {
+        let t = self.epoch.elapsed().as_secs_f64();
+        self.marks.lock().unwrap().push((phase, t));
+        if std::env::var_os("ZDM_BENCH_TIMELINE").is_some() {
+            eprintln!("  phase: {phase} at t={t:.3}s");
+        }
+    }
+}
+
+/// One statement's latency: when it was scheduled (seconds from the epoch), how long it took
+/// (µs), and its kind (0 read, 1 update, 2 insert).
+#[derive(Clone, Copy)]
+struct Sample {
+    at: f32,
+    micros: u32,
+    kind: u8,
+}
+
+const KINDS: [&str; 3] = ["read", "update", "insert"];
+
+/// Marks the backfill's start and end on the timeline.
+struct BackfillMarks(Arc<Shared>);
+
+impl zdm_pg::backfill::BackfillObserver for BackfillMarks {
+    fn begin(&self, _: &str, _: u64, _: Option<u64>) {
+        self.0.mark("backfill");
+    }
+    fn batch(&self, _: &str, _: u64, _: u64) {}
+    fn end(&self, _: &str, _: u64) {
+        self.0.mark("expanded, backfilled");
+    }
+}
+
+/// Per phase of the timeline: statements, p50, p99 and max, and the p99 of each kind.
+fn print_phases(marks: &[(&'static str, f64)], samples: &[Sample]) {
+    let mut bounds: Vec<(&str, f64, f64)> = Vec::new();
+    let mut from = ("before the migration", 0.0);
+    for &(name, t) in marks {
+        bounds.push((from.0, from.1, t));
+        from = (name, t);
+    }
+    bounds.push((from.0, from.1, f64::MAX));
+    for (name, a, b) in bounds {
+        let mut all: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| (s.at as f64) >= a && (s.at as f64) < b)
+            .collect();
+        if all.is_empty() {
+            continue;
+        }
+        all.sort_unstable_by_key(|s| s.micros);
+        let q =
+            |v: &[&Sample], p: f64| v[((v.len() as f64 - 1.0) * p) as usize].micros as f64 / 1000.0;
+        let kinds: Vec<String> = (0..3u8)
+            .filter_map(|k| {
+                let v: Vec<&Sample> = all.iter().copied().filter(|s| s.kind == k).collect();
+                (!v.is_empty()).then(|| format!("{} p99 {:.2}", KINDS[k as usize], q(&v, 0.99)))
+            })
+            .collect();
+        eprintln!(
+            "    {name:<28} {:>6.2}s {:>6} stmts  p50 {:>6.2}  p99 {:>6.2}  max {:>7.1}  ({})",
+            b.min(samples.iter().map(|s| s.at as f64).fold(0.0, f64::max)) - a,
+            all.len(),
+            q(&all, 0.5),
+            q(&all, 0.99),
+            q(&all, 1.0),
+            kinds.join(", ")
+        );
+    }
 }
 
 async fn client(
@@ -43,7 +118,7 @@ async fn client(
     rows: i64,
     period: Duration,
     seed: u64,
-) -> Vec<u32> {
+) -> Vec<Sample> {
     let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .expect("connect");
@@ -67,6 +142,11 @@ async fn client(
         rng ^= rng << 17;
         let id = (rng % rows as u64) as i64 + 1;
         let v = (rng % 100_000) as i32;
+        let kind = match rng % 10 {
+            0..=4 => 0,
+            5..=7 => 1,
+            _ => 2,
+        };
         let r = match rng % 10 {
             0..=4 => c
                 .query_opt("SELECT * FROM accounts WHERE id = $1::bigint", &[&id])
@@ -89,7 +169,11 @@ async fn client(
             eprintln!("statement failed: {e}");
         }
         let took = scheduled.elapsed();
-        lat.push(took.as_micros() as u32);
+        lat.push(Sample {
+            at: (scheduled.into_std() - shared.epoch).as_secs_f32(),
+            micros: took.as_micros() as u32,
+            kind,
+        });
         if took > Duration::from_millis(50) && std::env::var_os("ZDM_BENCH_TIMELINE").is_some() {
             eprintln!(
                 "  slow: {:>5} ms at t={:.3}s",
@@ -155,15 +239,10 @@ async fn scenario(
             "INSERT INTO accounts (balance, note) VALUES ($1::integer, 'load')",
         ),
         epoch: Instant::now(),
+        marks: Mutex::new(Vec::new()),
     });
-    let phase = |name: &str| {
-        if std::env::var_os("ZDM_BENCH_TIMELINE").is_some() {
-            eprintln!(
-                "  phase: {name} at t={:.3}s",
-                shared.epoch.elapsed().as_secs_f64()
-            );
-        }
-    };
+    let phase = |name: &'static str| shared.mark(name);
+    let marks = BackfillMarks(shared.clone());
     let period = Duration::from_secs_f64(CLIENTS as f64 / rate as f64);
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|i| {
@@ -182,14 +261,14 @@ async fn scenario(
         Change::None => {}
         Change::Zdm { yaml, new_insert } => {
             let f2 = migration(&dir, "02_change.yaml", yaml)?;
-            phase("start begins");
-            ops::start(&mut s, &f2, None, engine, &Quiet).await?;
-            phase("start done; clients move to the new version");
+            phase("start: expand");
+            ops::start(&mut s, &f2, None, engine, &marks).await?;
+            phase("new version deployed");
             // Deploy: the application moves to the new version, then the old one is retired.
             *shared.insert_sql.write().unwrap() = new_insert;
             *shared.schema.write().unwrap() = "public_02_change".into();
             tokio::time::sleep(Duration::from_millis(500)).await;
-            phase("complete begins");
+            phase("complete");
             if let Err(e) = ops::complete(&mut s, Some(&f2.id)).await {
                 // Leave evidence: which rows lack a helper value, and when they were written.
                 if let Ok(rows) = admin
@@ -215,7 +294,7 @@ async fn scenario(
                 }
                 return Err(e.into());
             }
-            phase("complete done");
+            phase("after the migration");
         }
         Change::Naive(statements) => {
             for st in statements {
@@ -236,10 +315,14 @@ async fn scenario(
         .max(Duration::from_secs(1));
     tokio::time::sleep(remaining).await;
     shared.stop.store(true, Ordering::Relaxed);
-    let mut lat: Vec<u32> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
     for t in tasks {
-        lat.extend(t.await?);
+        samples.extend(t.await?);
     }
+    if std::env::var_os("ZDM_BENCH_PHASES").is_some() {
+        print_phases(&shared.marks.lock().unwrap(), &samples);
+    }
+    let mut lat: Vec<u32> = samples.iter().map(|s| s.micros).collect();
     lat.sort_unstable();
     let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize] as f64 / 1000.0;
     std::fs::remove_dir_all(&dir).ok();
