@@ -61,16 +61,25 @@ struct Sample {
 
 const KINDS: [&str; 3] = ["read", "update", "insert"];
 
-/// Marks the backfill's start and end on the timeline.
-struct BackfillMarks(Arc<Shared>);
+/// Marks the backfill's start and end on the timeline, and counts its batches.
+struct BackfillMarks(Arc<Shared>, AtomicU64);
 
 impl zdm_pg::backfill::BackfillObserver for BackfillMarks {
     fn begin(&self, _: &str, _: u64, _: Option<u64>) {
         self.0.mark("backfill");
     }
-    fn batch(&self, _: &str, _: u64, _: u64) {}
-    fn end(&self, _: &str, _: u64) {
+    fn batch(&self, _: &str, _: u64, _: u64) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+    fn end(&self, _: &str, done: u64) {
         self.0.mark("expanded, backfilled");
+        if std::env::var_os("ZDM_BENCH_PHASES").is_some() {
+            let batches = self.1.load(Ordering::Relaxed).max(1);
+            eprintln!(
+                "    backfill: {done} rows in {batches} batches ({} rows each)",
+                done / batches
+            );
+        }
     }
 }
 
@@ -242,7 +251,7 @@ async fn scenario(
         marks: Mutex::new(Vec::new()),
     });
     let phase = |name: &'static str| shared.mark(name);
-    let marks = BackfillMarks(shared.clone());
+    let marks = BackfillMarks(shared.clone(), AtomicU64::new(0));
     let period = Duration::from_secs_f64(CLIENTS as f64 / rate as f64);
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|i| {

@@ -54,6 +54,9 @@ async fn main() -> anyhow::Result<()> {
             engine.backfill.delay =
                 std::time::Duration::from_millis(arg("--batch-delay-ms", "0").parse()?);
             engine.backfill.busy_nice = arg("--nice-ratio", "1").parse()?;
+            if let Ok(ms) = arg("--busy-batch-ms", "").parse() {
+                engine.backfill.busy_target_batch = std::time::Duration::from_millis(ms);
+            }
             load::run(
                 rows,
                 rate,

@@ -611,3 +611,56 @@ async fn a_check_then_a_type_change_that_the_default_does_not_fit() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn change_a_constrained_column_then_rename_and_drop_its_constraints() {
+    run_case(&Case {
+        name: "alter a column's type, then rename its check and drop its unique constraint",
+        setup: "CREATE TABLE items (id serial PRIMARY KEY, qty int CONSTRAINT qty_positive CHECK (qty > 0) CONSTRAINT qty_key UNIQUE, name text); \
+                INSERT INTO items (qty, name) SELECT g, 'i' || g FROM generate_series(1, 300) g",
+        yaml: "operations:
+  - alter_column: {table: items, column: qty, type: bigint, up: CAST(qty AS bigint), down: CAST(qty AS integer)}
+  - rename_constraint: {table: items, from: qty_positive, to: qty_above_zero}
+  - drop_constraint: {table: items, name: qty_key, up: qty, down: qty}
+",
+        old: &["INSERT INTO items (qty, name) VALUES (1000, 'old')"],
+        new: &[
+            ("INSERT INTO items (qty, name) VALUES (1001, 'new')", None),
+            ("SELECT count(*) FROM items WHERE qty >= 1000", Some("2")),
+        ],
+        after: &[
+            (
+                "SELECT string_agg(conname || ' ' || contype::text, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'public.items'::regclass AND contype <> 'p'",
+                Some("qty_above_zero c"),
+            ),
+            (
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'public.items'::regclass AND attname = 'qty'",
+                Some("bigint"),
+            ),
+        ],
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rename_a_constraint_then_change_its_column() {
+    run_case(&Case {
+        name: "rename a check, then alter its column's type",
+        setup: "CREATE TABLE items (id serial PRIMARY KEY, qty int CONSTRAINT qty_positive CHECK (qty > 0)); \
+                INSERT INTO items (qty) SELECT g FROM generate_series(1, 300) g",
+        yaml: "operations:
+  - rename_constraint: {table: items, from: qty_positive, to: qty_above_zero}
+  - alter_column: {table: items, column: qty, type: bigint, up: CAST(qty AS bigint), down: CAST(qty AS integer)}
+",
+        old: &["INSERT INTO items (qty) VALUES (1000)"],
+        new: &[
+            ("INSERT INTO items (qty) VALUES (2000)", None),
+            ("SELECT count(*) FROM items WHERE qty >= 1000", Some("2")),
+        ],
+        after: &[(
+            "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'public.items'::regclass AND contype = 'c'",
+            Some("qty_above_zero"),
+        )],
+    })
+    .await;
+}

@@ -13,9 +13,10 @@
 //! * The batch size adapts to a target batch duration (row locks are held that long at most).
 
 use crate::error::{Error, Result};
-use crate::executor::{in_transaction, with_lock_retry, RetryError, RetryLog};
+use crate::executor::{in_transaction_from, with_lock_retry, RetryError, RetryLog};
 use crate::ledger::events::{EventLevel, NewEvent};
 use crate::runner::Session;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use zdm_core::ident::{quote_ident, quote_qualified};
 use zdm_core::planner::Backfill;
@@ -47,7 +48,7 @@ impl Default for BackfillConfig {
             max_rows: 20_000,
             delay: Duration::ZERO,
             throttle: Default::default(),
-            busy_target_batch: Duration::from_millis(10),
+            busy_target_batch: Duration::from_millis(3),
             busy_nice: 1.0,
         }
     }
@@ -219,6 +220,10 @@ pub async fn run(
         .key
         .as_ref()
         .map(|key| Keyset::new(&qt, key, &key_types, &bf.set));
+    let stop = match &keyset {
+        Some(ks) => ks.stop(c).await?,
+        None => None,
+    };
     let batch_sql = match &bf.key {
         Some(_) => String::new(),
         None => {
@@ -234,8 +239,8 @@ pub async fn run(
     };
     // Marks the batch's transaction so the dual-write trigger's WHEN clause skips it: the batch
     // computes the same assignments itself.
-    let mark_backfill = format!(
-        "SET LOCAL {} = 'on'",
+    let begin_batch = format!(
+        "BEGIN; SET LOCAL {} = 'on'",
         zdm_core::planner::triggers::BACKFILL_SETTING
     );
     let progress_sql = session.ledger.sql(
@@ -266,6 +271,9 @@ pub async fn run(
         phase: Phase::Backfill,
     };
     let mut throttler = crate::throttle::Throttler::new(cfg.throttle.clone());
+    let mut busy = BusyCheck::default();
+    // The batch statements' own duration (the last attempt's), for sizing the next batch.
+    let work_micros = AtomicU64::new(0);
     loop {
         hold_back(session, id, &bf.table, &mut throttler, &mut stats, observer).await?;
         let began = Instant::now();
@@ -275,8 +283,8 @@ pub async fn run(
             &log,
             &format!("backfill batch of {}", bf.table),
             || async {
-                in_transaction(c, async {
-                    c.batch_execute(&mark_backfill).await?;
+                in_transaction_from(c, &begin_batch, async {
+                    let work_began = Instant::now();
                     let (updated, next, end) = if bf.key.is_some() {
                         let keys: Option<Vec<String>> = key_param.as_array().map(|a| {
                             a.iter()
@@ -287,12 +295,12 @@ pub async fn run(
                         // The batch's upper key first (an index-only walk), then one UPDATE over
                         // the key range: a range scan, no join against a key list.
                         let upper: Option<Vec<String>> = c
-                            .query_opt(&ks.upper, &[&keys, &rows])
+                            .query_opt(&ks.upper, &[&keys, &rows, &stop])
                             .await?
                             .map(|r| r.get(0));
                         let updated: i64 = match &upper {
                             Some(u) => c.query_one(&ks.bounded, &[&keys, &xid, u]).await?,
-                            None => c.query_one(&ks.unbounded, &[&keys, &xid]).await?,
+                            None => c.query_one(&ks.unbounded, &[&keys, &xid, &stop]).await?,
                         }
                         .get(0);
                         let seen = if upper.is_some() { rows } else { 0 };
@@ -313,6 +321,7 @@ pub async fn run(
                             from + pages > relpages,
                         )
                     };
+                    work_micros.store(work_began.elapsed().as_micros() as u64, Ordering::Relaxed);
                     let done_now = done + updated;
                     // The stats as they are once this batch commits (a retried attempt starts
                     // again from the committed ones).
@@ -363,7 +372,7 @@ pub async fn run(
         // Adapt the batch to the target duration, changing by at most 2x per batch; yield to a
         // busy application.
         let took = began.elapsed();
-        let busy = cfg.busy_nice > 0.0 && application_busy(c).await?;
+        let busy = cfg.busy_nice > 0.0 && busy.get(c).await?;
         let target = if busy {
             cfg.target_batch.min(cfg.busy_target_batch)
         } else {
@@ -374,8 +383,10 @@ pub async fn run(
             tokio::time::sleep(rest).await;
             stats.throttled(THROTTLE_LOAD, rest);
         }
-        let took = took.as_secs_f64().max(0.001);
-        let factor = (target.as_secs_f64() / took).clamp(0.5, 2.0);
+        // Sized by the statements' own time: round trips hold no locks and write no WAL, and
+        // counting them would shrink batches to nothing when the server is far away or busy.
+        let work = (work_micros.load(Ordering::Relaxed) as f64 / 1e6).max(0.0005);
+        let factor = (target.as_secs_f64() / work).clamp(0.5, 2.0);
         rows = ((rows as f64 * factor) as i64).clamp(10, cfg.max_rows);
         if !cfg.delay.is_zero() {
             tokio::time::sleep(cfg.delay).await;
@@ -444,9 +455,30 @@ async fn hold_back(
     Ok(())
 }
 
+/// [`application_busy`], asked again at most every 100 ms (it looks a second back anyway).
+#[derive(Default)]
+struct BusyCheck {
+    last: Option<(Instant, bool)>,
+}
+
+impl BusyCheck {
+    async fn get(&mut self, c: &tokio_postgres::Client) -> Result<bool> {
+        match self.last {
+            Some((at, busy)) if at.elapsed() < Duration::from_millis(100) => Ok(busy),
+            _ => {
+                let busy = application_busy(c).await?;
+                self.last = Some((Instant::now(), busy));
+                Ok(busy)
+            }
+        }
+    }
+}
+
 /// Whether other sessions of this database ran statements within the last second (or run one
 /// now): the application is at work, and the backfill yields to it.
-async fn application_busy(c: &tokio_postgres::Client) -> Result<bool> {
+pub(crate) async fn application_busy(
+    c: &tokio_postgres::Client,
+) -> std::result::Result<bool, tokio_postgres::Error> {
     Ok(c
         .query_one(
             "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
@@ -533,8 +565,10 @@ struct Keyset {
     upper: String,
     /// UPDATE of the rows after `$1` up to `$3`, skipping rows newer than the expand (`$2` xid).
     bounded: String,
-    /// The final batch: every row after `$1`.
+    /// The final batch: every row after `$1` up to `$3` (the stop key).
     unbounded: String,
+    /// The table's greatest key now: where the walk stops (see [`Keyset::stop`]).
+    last: String,
 }
 
 impl Keyset {
@@ -558,13 +592,28 @@ impl Keyset {
                  AND age(xmin) >= age($2::text::xid) RETURNING 1) SELECT count(*) FROM upd"
             )
         };
+        let to_stop = format!("($3::text[] IS NULL OR ({cols}) <= ({}))", param(3));
+        let descending = list(&|_, k| format!("{} DESC", quote_ident(k)));
         Keyset {
             upper: format!(
-                "SELECT ARRAY[{as_text}] FROM {qt} WHERE {after} ORDER BY {cols} OFFSET $2::bigint - 1 LIMIT 1"
+                "SELECT ARRAY[{as_text}] FROM {qt} WHERE {after} AND {to_stop} ORDER BY {cols} OFFSET $2::bigint - 1 LIMIT 1"
             ),
             bounded: update(&format!(" AND ({cols}) <= ({})", param(3))),
-            unbounded: update(""),
+            unbounded: update(&format!(" AND {to_stop}")),
+            last: format!("SELECT ARRAY[{as_text}] FROM {qt} ORDER BY {descending} LIMIT 1"),
         }
+    }
+}
+
+impl Keyset {
+    /// Where the walk stops: the greatest key once the dual-write trigger exists. Every row
+    /// written without the trigger is committed by then (creating it waited for each
+    /// transaction that had written the table), so rows past this key were written through
+    /// it and hold their values. Without the stop, batches kept small beside a busy
+    /// application could chase the application's inserts for ever. Read again on resume (the
+    /// trigger still stands, so a later stop only walks further).
+    async fn stop(&self, c: &tokio_postgres::Client) -> Result<Option<Vec<String>>> {
+        Ok(c.query_opt(&self.last, &[]).await?.map(|r| r.get(0)))
     }
 }
 

@@ -108,7 +108,23 @@ pub async fn run(c: &Client, sql: &str) -> Result<(), BuildError> {
     if drop_invalid(c, &t).await.map_err(BuildError::Statement)? {
         tracing::info!(index = %t.name, "dropped the invalid index an interrupted build left, building it again");
     }
-    c.batch_execute(sql).await.map_err(BuildError::Statement)?;
+    // Beside a busy application the build sorts in this one backend: parallel workers would
+    // take every core of a small server for the length of the sort.
+    let busy = crate::backfill::application_busy(c)
+        .await
+        .map_err(BuildError::Statement)?;
+    if busy {
+        c.batch_execute("SET max_parallel_maintenance_workers = 0")
+            .await
+            .map_err(BuildError::Statement)?;
+    }
+    let built = c.batch_execute(sql).await.map_err(BuildError::Statement);
+    if busy {
+        let _ = c
+            .batch_execute("RESET max_parallel_maintenance_workers")
+            .await;
+    }
+    built?;
     if is_invalid(c, &t).await.map_err(BuildError::Statement)? {
         return Err(BuildError::StillInvalid(format!(
             "index {} is INVALID after CREATE INDEX CONCURRENTLY",

@@ -210,7 +210,25 @@ where
     E: From<tokio_postgres::Error>,
     F: Future<Output = std::result::Result<T, E>>,
 {
-    c.batch_execute("BEGIN").await?;
+    in_transaction_from(c, "BEGIN", body).await
+}
+
+/// [`in_transaction`] begun by `begin`: `BEGIN` and settings for the transaction (`SET LOCAL`),
+/// sent in one round trip.
+pub async fn in_transaction_from<T, E, F>(
+    c: &Client,
+    begin: &str,
+    body: F,
+) -> std::result::Result<T, E>
+where
+    E: From<tokio_postgres::Error>,
+    F: Future<Output = std::result::Result<T, E>>,
+{
+    if let Err(e) = c.batch_execute(begin).await {
+        // A setting that failed after BEGIN leaves the transaction open (and aborted).
+        let _ = c.batch_execute("ROLLBACK").await;
+        return Err(e.into());
+    }
     match body.await {
         Ok(v) => {
             c.batch_execute("COMMIT").await?;

@@ -59,7 +59,14 @@ pub struct Throttler {
     warned_unreadable: bool,
     /// Held back by replica lag at the last check.
     lagging: bool,
+    /// Nothing said wait at the last check, which stands until then: the checks are queries,
+    /// and batches of a few milliseconds would otherwise spend more round trips on them than
+    /// on the work.
+    clear_until: Option<Instant>,
 }
+
+/// How long a clear check stands (gh-ost looks every 100 ms to 1 s).
+const CLEAR_FOR: Duration = Duration::from_millis(100);
 
 const MAX_SAMPLES: usize = 4096;
 
@@ -71,6 +78,7 @@ impl Throttler {
             standbys: None,
             warned_unreadable: false,
             lagging: false,
+            clear_until: None,
         }
     }
 
@@ -80,6 +88,15 @@ impl Throttler {
 
     /// The first reason to wait now, if any.
     pub async fn cause(&mut self, c: &Client, ledger: &Ledger) -> Result<Option<Cause>> {
+        if self.clear_until.is_some_and(|t| Instant::now() < t) {
+            return Ok(None);
+        }
+        let cause = self.check(c, ledger).await?;
+        self.clear_until = cause.is_none().then(|| Instant::now() + CLEAR_FOR);
+        Ok(cause)
+    }
+
+    async fn check(&mut self, c: &Client, ledger: &Ledger) -> Result<Option<Cause>> {
         if let Some((true, reason)) = ledger.throttle(c).await? {
             return Ok(Some(Cause {
                 key: "manual",

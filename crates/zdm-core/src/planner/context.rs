@@ -31,6 +31,10 @@ pub struct PlanContext {
     /// Tables created by this migration: nothing reads them yet, so they change directly.
     pub created: std::collections::BTreeSet<String>,
     pub(crate) duplicated: Vec<super::ops::duplicate::DuplicatedColumn>,
+    /// What became of the constraints the migration found: (physical table, name before the
+    /// migration) → its name now, or `None` once dropped. Constraints rebuilt for duplicated
+    /// columns take their final name from here.
+    pub(crate) constraint_fates: std::collections::BTreeMap<(String, String), Option<String>>,
     /// Set by SQL that runs at complete (see [`Plan::refresh_views_at_complete`]).
     pub refresh_views_at_complete: bool,
 }
@@ -48,7 +52,42 @@ impl PlanContext {
             backfills: Vec::new(),
             created: Default::default(),
             duplicated: Vec::new(),
+            constraint_fates: Default::default(),
             refresh_views_at_complete: false,
+        }
+    }
+
+    /// The constraint the table had before the migration under the name it has now.
+    fn constraint_origin(&self, physical: &str, now: &str) -> String {
+        self.constraint_fates
+            .iter()
+            .find(|((t, _), fate)| t == physical && fate.as_deref() == Some(now))
+            .map(|((_, was), _)| was.clone())
+            .unwrap_or_else(|| now.to_string())
+    }
+
+    /// A constraint renamed by an operation (names as they are before and after it).
+    pub(crate) fn constraint_renamed(&mut self, physical: &str, from: &str, to: &str) {
+        let was = self.constraint_origin(physical, from);
+        self.constraint_fates
+            .insert((physical.to_string(), was), Some(to.to_string()));
+    }
+
+    /// A constraint dropped by an operation (by its name at that point).
+    pub(crate) fn constraint_dropped(&mut self, physical: &str, name: &str) {
+        let was = self.constraint_origin(physical, name);
+        self.constraint_fates
+            .insert((physical.to_string(), was), None);
+    }
+
+    /// The final name of a constraint the table had before the migration; `None` if dropped.
+    pub(crate) fn constraint_final_name(&self, physical: &str, was: &str) -> Option<String> {
+        match self
+            .constraint_fates
+            .get(&(physical.to_string(), was.to_string()))
+        {
+            Some(fate) => fate.clone(),
+            None => Some(was.to_string()),
         }
     }
 

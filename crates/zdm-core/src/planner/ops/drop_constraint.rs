@@ -22,11 +22,19 @@ fn drop_constraint(
     if con.columns.is_empty() {
         return Err(format!("constraint `{name}` is on no column"));
     }
+    ctx.constraint_dropped(&t.physical, name);
     for physical in &con.columns {
+        // A column an earlier operation duplicated lives under its helper's name by now.
+        let now = ctx
+            .duplicated
+            .iter()
+            .find(|d| d.table == t.physical && &d.column == physical)
+            .map(|d| &d.temp)
+            .unwrap_or(physical);
         let logical = t
             .columns
             .iter()
-            .find(|c| &c.physical == physical)
+            .find(|c| &c.physical == now)
             .map(|c| c.name.clone())
             .ok_or_else(|| format!("column `{physical}` not found"))?;
         let change = Change {

@@ -467,6 +467,10 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
             if skip.contains(&con.name.as_str()) {
                 continue;
             }
+            // Renamed or dropped by a later operation: the rebuilt one takes that fate.
+            let Some(final_name) = ctx.constraint_final_name(&physical, &con.name) else {
+                continue;
+            };
             let def = con.definition.trim_end_matches(" NOT VALID");
             let rewritten = match (con.kind, def.split_once(" REFERENCES ")) {
                 (ConstraintKind::ForeignKey, Some((local, remote))) => {
@@ -479,7 +483,7 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
             after_swap.push(format!(
                 "ALTER TABLE {qt} RENAME CONSTRAINT {} TO {}",
                 quote_ident(&dup),
-                quote_ident(&con.name)
+                quote_ident(&final_name)
             ));
         }
         for idx in t.indexes.iter().filter(|i| touches(&i.columns)) {
@@ -490,6 +494,13 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
             if backs.is_some_and(|c| skip.contains(&c.name.as_str())) {
                 continue;
             }
+            let backs_as = match backs {
+                Some(c) => match ctx.constraint_final_name(&physical, &c.name) {
+                    Some(name) => Some((c, name)),
+                    None => continue,
+                },
+                None => None,
+            };
             let dup = dup_name(&idx.name);
             let def = rename_all(&idx.definition);
             let Some((_, on_part)) = def.split_once(" ON ") else {
@@ -506,10 +517,10 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
                 validate_lock.clone(),
             );
             let schema = quote_ident(&ctx.target.schema);
-            after_swap.push(match backs {
-                Some(c) => format!(
+            after_swap.push(match backs_as {
+                Some((c, name)) => format!(
                     "ALTER TABLE {qt} ADD CONSTRAINT {} {} USING INDEX {}",
-                    quote_ident(&c.name),
+                    quote_ident(&name),
                     if c.kind == ConstraintKind::PrimaryKey {
                         "PRIMARY KEY"
                     } else {

@@ -36,6 +36,7 @@ impl PlanOperation for RenameConstraint {
             ),
             lock,
         );
+        ctx.constraint_renamed(&t.physical, &self.from, &self.to);
         if let Some(c) = ctx
             .table_mut(&self.table)?
             .constraints
