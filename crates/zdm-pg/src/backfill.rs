@@ -33,7 +33,8 @@ pub struct BackfillConfig {
     /// What else holds the batches back (replica lag, flag file, query, `zdm throttle`).
     pub throttle: crate::throttle::ThrottleConfig,
     /// While the application is busy (other sessions of the database active within the last
-    /// second): batches aim for this instead (shorter row-lock holds) …
+    /// second): the batch statements aim for this instead (shorter row-lock holds, and less
+    /// WAL for the application's commits to flush with theirs) …
     pub busy_target_batch: Duration,
     /// … and after each batch the backfill rests this many times the batch's duration, so the
     /// application keeps most of the machine (gh-ost's nice ratio). 0 turns yielding off.
@@ -48,7 +49,7 @@ impl Default for BackfillConfig {
             max_rows: 20_000,
             delay: Duration::ZERO,
             throttle: Default::default(),
-            busy_target_batch: Duration::from_millis(3),
+            busy_target_batch: Duration::from_micros(1500),
             busy_nice: 1.0,
         }
     }
@@ -80,6 +81,9 @@ pub const BATCH_BUCKETS: &[f64] = &[
 
 /// Why a backfill waited instead of working (`throttled_seconds` keys, the metric's `cause`).
 pub const THROTTLE_DELAY: &str = "delay";
+/// The least rows a batch takes while the application is busy.
+const BUSY_MIN_ROWS: i64 = 100;
+
 /// Throttle cause: resting after a batch while the application is busy.
 pub const THROTTLE_LOAD: &str = "load";
 
@@ -387,7 +391,10 @@ pub async fn run(
         // counting them would shrink batches to nothing when the server is far away or busy.
         let work = (work_micros.load(Ordering::Relaxed) as f64 / 1e6).max(0.0005);
         let factor = (target.as_secs_f64() / work).clamp(0.5, 2.0);
-        rows = ((rows as f64 * factor) as i64).clamp(10, cfg.max_rows);
+        // Beside a busy application batches stay short, but not so short that round trips
+        // are all they do.
+        let floor = if busy { BUSY_MIN_ROWS } else { 10 }.min(cfg.max_rows);
+        rows = ((rows as f64 * factor) as i64).clamp(floor, cfg.max_rows);
         if !cfg.delay.is_zero() {
             tokio::time::sleep(cfg.delay).await;
             stats.throttled(THROTTLE_DELAY, cfg.delay);
