@@ -3,6 +3,7 @@
 use super::triggers::{self, DualWrite};
 use super::{Backfill, Mode, Plan, PlanError, PlanOperation, Stage, Step, Target};
 use crate::ident::{quote_ident, quote_qualified};
+use crate::planner::{Lock, LockMode};
 use crate::schema::{Schema, Table};
 
 /// Name of the helper column that holds a column's new version while a migration is in flight.
@@ -113,18 +114,12 @@ impl PlanContext {
             .ok_or_else(|| format!("table `{logical}` does not exist"))
     }
 
-    pub fn start(
-        &mut self,
-        stage: Stage,
-        mode: Mode,
-        sql: impl Into<String>,
-        lock: impl Into<String>,
-    ) {
+    pub fn start(&mut self, stage: Stage, mode: Mode, sql: impl Into<String>, lock: Lock) {
         self.steps_start.push(Step {
             stage,
             mode,
             sql: sql.into(),
-            lock: lock.into(),
+            lock,
         });
     }
 
@@ -137,49 +132,40 @@ impl PlanContext {
         self.steps_start[index].sql = sql;
     }
 
-    pub fn complete(
-        &mut self,
-        stage: Stage,
-        mode: Mode,
-        sql: impl Into<String>,
-        lock: impl Into<String>,
-    ) {
+    pub fn complete(&mut self, stage: Stage, mode: Mode, sql: impl Into<String>, lock: Lock) {
         self.steps_complete.push(Step {
             stage,
             mode,
             sql: sql.into(),
-            lock: lock.into(),
+            lock,
         });
     }
 
-    pub fn rollback(
-        &mut self,
-        stage: Stage,
-        mode: Mode,
-        sql: impl Into<String>,
-        lock: impl Into<String>,
-    ) {
+    pub fn rollback(&mut self, stage: Stage, mode: Mode, sql: impl Into<String>, lock: Lock) {
         self.steps_rollback.push(Step {
             stage,
             mode,
             sql: sql.into(),
-            lock: lock.into(),
+            lock,
         });
     }
 
     /// Describe a brief ACCESS EXCLUSIVE lock on a table, the common case for catalog-only DDL.
-    pub fn brief_exclusive(&self, physical: &str) -> String {
-        format!(
-            "ACCESS EXCLUSIVE on {}.{physical} (catalog only, brief)",
-            self.target.schema
+    pub fn brief_exclusive(&self, physical: &str) -> Lock {
+        Lock::new(
+            LockMode::AccessExclusive,
+            format!("{}.{physical} (catalog only, brief)", self.target.schema),
         )
     }
 
     /// The lock VALIDATE CONSTRAINT and CREATE INDEX CONCURRENTLY take.
-    pub fn non_blocking(&self, physical: &str) -> String {
-        format!(
-            "SHARE UPDATE EXCLUSIVE on {}.{physical} (reads and writes continue)",
-            self.target.schema
+    pub fn non_blocking(&self, physical: &str) -> Lock {
+        Lock::new(
+            LockMode::ShareUpdateExclusive,
+            format!(
+                "{}.{physical} (reads and writes continue)",
+                self.target.schema
+            ),
         )
     }
 
@@ -190,7 +176,7 @@ impl PlanContext {
         physical: &str,
         name: &str,
         body: &str,
-        lock: String,
+        lock: Lock,
         validate: bool,
     ) {
         let qt = self.qt(physical);
@@ -236,7 +222,7 @@ impl PlanContext {
                 "ALTER TABLE {qt} ALTER COLUMN {} SET NOT NULL",
                 quote_ident(column)
             ),
-            format!("{lock}; no scan: the validated CHECK proves it"),
+            lock.and("no scan: the validated CHECK proves it"),
         );
         self.complete(
             Stage::Contract,
@@ -390,7 +376,7 @@ impl PlanContext {
                 stage: Stage::Contract,
                 mode: Mode::Transaction,
                 sql: format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(prev)),
-                lock: format!("ACCESS EXCLUSIVE on the views of {prev}"),
+                lock: Lock::new(LockMode::AccessExclusive, format!("the views of {prev}")),
             });
         }
         complete.extend(trig.drop.iter().cloned().map(|s| Step {
@@ -405,9 +391,9 @@ impl PlanContext {
                 "DROP SCHEMA IF EXISTS {} CASCADE",
                 quote_ident(&self.target.version_schema)
             ),
-            lock: format!(
-                "ACCESS EXCLUSIVE on the views of {}",
-                self.target.version_schema
+            lock: Lock::new(
+                LockMode::AccessExclusive,
+                format!("the views of {}", self.target.version_schema),
             ),
         }];
         rollback.append(&mut self.steps_rollback);

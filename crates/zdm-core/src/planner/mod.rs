@@ -5,6 +5,8 @@
 //! touching the database, and the plan stored in the ledger at start is what complete and
 //! rollback later run.
 
+mod lock;
+pub use lock::{Lock, LockMode};
 mod context;
 pub mod ops;
 pub mod render;
@@ -76,7 +78,7 @@ pub struct Step {
     pub mode: Mode,
     pub sql: String,
     /// The lock it takes and on what, for `zdm plan` (e.g. "ACCESS EXCLUSIVE on public.users (brief)").
-    pub lock: String,
+    pub lock: Lock,
 }
 
 /// A table whose helper columns must be filled for existing rows.

@@ -12,6 +12,7 @@
 use super::context::{truncate63, PlanContext};
 use super::{Mode, Stage, TableMapping, VersionMapping};
 use crate::ident::quote_ident;
+use crate::planner::{Lock, LockMode};
 
 /// The renames to run, in order, for `renames` (from, to): as given, or, when one's target is
 /// another's source (a swap, a chain), each parked under a helper name `{park}N` first.
@@ -121,7 +122,7 @@ pub(crate) fn settle_names(ctx: &mut PlanContext) {
                     Stage::ExpandConcurrently,
                     Mode::Transaction,
                     sql,
-                    "none: the table is new",
+                    Lock::new(LockMode::None, "the table is new"),
                 );
             }
             let table = ctx.new.tables.get_mut(&logical).expect("listed");
@@ -136,13 +137,13 @@ pub(crate) fn settle_names(ctx: &mut PlanContext) {
                         Stage::ExpandConcurrently,
                         Mode::Transaction,
                         sql,
-                        "none: the table is new",
+                        Lock::new(LockMode::None, "the table is new"),
                     );
                     ctx.rollback(
                         Stage::Undo,
                         Mode::Transaction,
                         format!("DROP TABLE IF EXISTS {} CASCADE", ctx.qt(&t.name)),
-                        "ACCESS EXCLUSIVE on the new table",
+                        Lock::new(LockMode::AccessExclusive, "the new table"),
                     );
                     ctx.new.tables.get_mut(&logical).expect("listed").physical = t.name.clone();
                 }

@@ -12,6 +12,7 @@
 use super::context::{truncate63, PlanContext};
 use super::{Mode, Stage, Step};
 use crate::ident::{quote_ident, quote_literal, quote_qualified};
+use crate::planner::{Lock, LockMode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -212,15 +213,15 @@ pub(crate) fn plan(ctx: &PlanContext) -> TriggerSteps {
             from_new = assignments(&dws, Direction::FromNew),
             from_old = assignments(&dws, Direction::FromOld),
         );
-        let lock = format!(
-            "SHARE ROW EXCLUSIVE on {}.{table} (brief)",
-            ctx.target.schema
+        let lock = Lock::new(
+            LockMode::ShareRowExclusive,
+            format!("{}.{table} (brief)", ctx.target.schema),
         );
         create.push(Step {
             stage: Stage::Expand,
             mode: Mode::Transaction,
             sql: body,
-            lock: "none".into(),
+            lock: Lock::none(),
         });
         create.push(Step {
             stage: Stage::Expand,
@@ -237,13 +238,16 @@ pub(crate) fn plan(ctx: &PlanContext) -> TriggerSteps {
             stage: Stage::Contract,
             mode: Mode::Transaction,
             sql: format!("DROP TRIGGER IF EXISTS {trig} ON {qt}"),
-            lock: format!("ACCESS EXCLUSIVE on {}.{table} (brief)", ctx.target.schema),
+            lock: Lock::new(
+                LockMode::AccessExclusive,
+                format!("{}.{table} (brief)", ctx.target.schema),
+            ),
         });
         drop.push(Step {
             stage: Stage::Contract,
             mode: Mode::Transaction,
             sql: format!("DROP FUNCTION IF EXISTS {func}()"),
-            lock: "none".into(),
+            lock: Lock::none(),
         });
     }
     TriggerSteps { create, drop }

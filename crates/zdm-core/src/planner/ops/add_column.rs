@@ -7,6 +7,7 @@ use crate::ident::{quote_ident, quote_literal};
 use crate::operations::AddColumn;
 use crate::planner::context::truncate63;
 use crate::planner::triggers::{Direction, DualWrite};
+use crate::planner::Lock;
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 
 impl PlanOperation for AddColumn {
@@ -29,10 +30,7 @@ impl PlanOperation for AddColumn {
         let qt = ctx.qt(&t.physical);
         let qc = quote_ident(&physical);
         let lock = ctx.brief_exclusive(&t.physical);
-        let validate_lock = format!(
-            "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
-            ctx.target.schema, t.physical
-        );
+        let validate_lock = ctx.non_blocking(&t.physical);
         if ctx.created.contains(&self.table) {
             let mut def = c.clone();
             def.name = physical.clone();
@@ -63,7 +61,7 @@ impl PlanOperation for AddColumn {
             Stage::Expand,
             Mode::Transaction,
             add,
-            format!("{lock}; no rewrite (no default, or a constant one)"),
+            lock.and("no rewrite (no default, or a constant one)"),
         );
         if let (Some(d), None) = (&c.default, constant_default) {
             ctx.start(
@@ -111,7 +109,7 @@ impl PlanOperation for AddColumn {
             );
         }
         if let Some(r) = &c.references {
-            let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
+            let lock = lock.and(format!("SHARE ROW EXCLUSIVE on {} (brief)", r.table));
             ctx.constraint_not_valid(
                 &t.physical,
                 &r.name,
@@ -125,7 +123,7 @@ impl PlanOperation for AddColumn {
                 Stage::Expand,
                 Mode::Transaction,
                 format!("COMMENT ON COLUMN {qt}.{qc} IS {}", quote_literal(comment)),
-                "none",
+                Lock::none(),
             );
         }
         // `up` computes the column for the old version's writes and for existing rows; a volatile

@@ -8,6 +8,7 @@ use super::rename_column::rename;
 use crate::ident::{quote_ident, quote_literal};
 use crate::operations::AlterColumn;
 use crate::planner::context::truncate63;
+use crate::planner::Lock;
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 
 impl PlanOperation for AlterColumn {
@@ -88,7 +89,7 @@ impl PlanOperation for AlterColumn {
                     Stage::Expand,
                     Mode::Transaction,
                     format!("COMMENT ON COLUMN {qt}.{qc} IS {value}"),
-                    "none",
+                    Lock::none(),
                 );
                 let old = col
                     .comment
@@ -99,7 +100,7 @@ impl PlanOperation for AlterColumn {
                     Stage::Undo,
                     Mode::Transaction,
                     format!("COMMENT ON COLUMN {qt}.{qc} IS {old}"),
-                    "none",
+                    Lock::none(),
                 );
             }
             let new_nullable = self.nullable;
@@ -133,10 +134,7 @@ impl PlanOperation for AlterColumn {
         };
         let dup = duplicate_column(ctx, &self.table, &self.column, &change)?;
         let qtemp = quote_ident(&dup.temp);
-        let validate_lock = format!(
-            "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
-            ctx.target.schema, t.physical
-        );
+        let validate_lock = ctx.non_blocking(&t.physical);
         if let Some(u) = &self.unique {
             let idx = truncate63(format!("_zdm_uq_{}", u.name));
             ctx.start(
@@ -173,7 +171,7 @@ impl PlanOperation for AlterColumn {
             );
         }
         if let Some(r) = &self.references {
-            let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
+            let lock = lock.and(format!("SHARE ROW EXCLUSIVE on {} (brief)", r.table));
             ctx.constraint_not_valid(
                 &t.physical,
                 &r.name,
@@ -193,7 +191,7 @@ impl PlanOperation for AlterColumn {
                     "COMMENT ON COLUMN {qt}.{qtemp} IS {}",
                     quote_literal(comment)
                 ),
-                "none",
+                Lock::none(),
             );
         }
         if let Some(to) = &self.name {

@@ -7,6 +7,7 @@ use super::duplicate::{duplicate_column, Change};
 use crate::ident::quote_ident;
 use crate::operations::CreateConstraint;
 use crate::planner::context::truncate63;
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 use crate::schema::{Constraint, ConstraintKind};
 
@@ -25,10 +26,7 @@ impl PlanOperation for CreateConstraint {
         let qt = ctx.qt(&t.physical);
         let name = quote_ident(&self.name);
         let lock = ctx.brief_exclusive(&t.physical);
-        let validate_lock = format!(
-            "SHARE UPDATE EXCLUSIVE on {}.{} (reads and writes continue)",
-            ctx.target.schema, t.physical
-        );
+        let validate_lock = ctx.non_blocking(&t.physical);
         let kind = match self.constraint_type.as_str() {
             "primary_key" => ConstraintKind::PrimaryKey,
             "unique" => ConstraintKind::Unique,
@@ -64,7 +62,7 @@ impl PlanOperation for CreateConstraint {
                 Stage::Expand,
                 Mode::Transaction,
                 format!("ALTER TABLE {qt} ADD CONSTRAINT {name} {body}"),
-                "none: the table is new",
+                Lock::new(LockMode::None, "the table is new"),
             );
         } else {
             let mut temps = Vec::new();
@@ -145,7 +143,7 @@ impl PlanOperation for CreateConstraint {
                         .references
                         .as_ref()
                         .ok_or("a foreign key needs `references`")?;
-                    let lock = format!("{lock}; SHARE ROW EXCLUSIVE on {} (brief)", r.table);
+                    let lock = lock.and(format!("SHARE ROW EXCLUSIVE on {} (brief)", r.table));
                     let body = format!(
                         "FOREIGN KEY ({tcols}) {}",
                         table_references_sql(&ctx.resolve_table_fk(r)?)

@@ -3,6 +3,7 @@
 
 use crate::ident::{quote_ident, quote_literal};
 use crate::operations::{CreateIndex, IndexColumn};
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 use crate::schema::Index;
 
@@ -62,15 +63,18 @@ impl PlanOperation for CreateIndex {
             quote_ident(&schema).replace('\'', "''"),
             quote_ident(&self.name).replace('\'', "''")
         );
-        let lock = format!(
-            "SHARE UPDATE EXCLUSIVE on {schema}.{} (reads and writes continue)",
-            t.physical
-        );
+        let lock = ctx.non_blocking(&t.physical);
         ctx.start(
             Stage::ExpandConcurrently,
             Mode::NoTransaction,
             drop_invalid,
-            "only if an interrupted build left an invalid index: ACCESS EXCLUSIVE (brief)",
+            Lock::new(
+                LockMode::AccessExclusive,
+                format!(
+                    "{schema}.{} (brief), only if an interrupted build left an invalid index",
+                    t.physical
+                ),
+            ),
         );
         ctx.start(
             Stage::ExpandConcurrently,

@@ -3,6 +3,7 @@
 use super::columns::{column_definition, model, table_references_sql};
 use crate::ident::{quote_ident, quote_literal};
 use crate::operations::{CreateTable, TableConstraint};
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 use crate::schema::{Constraint, ConstraintKind, Table};
 
@@ -133,14 +134,17 @@ impl PlanOperation for CreateTable {
             Stage::Expand,
             Mode::Transaction,
             format!("CREATE TABLE {qt} ({})", parts.join(", ")),
-            "none: the table is new (a foreign key briefly locks the referenced table)",
+            Lock::new(
+                LockMode::None,
+                "the table is new (a foreign key briefly locks the referenced table)",
+            ),
         );
         if let Some(comment) = &self.comment {
             ctx.start(
                 Stage::Expand,
                 Mode::Transaction,
                 format!("COMMENT ON TABLE {qt} IS {}", quote_literal(comment)),
-                "none",
+                Lock::none(),
             );
         }
         for c in self.columns.iter().filter(|c| c.comment.is_some()) {
@@ -152,7 +156,7 @@ impl PlanOperation for CreateTable {
                     quote_ident(&c.name),
                     quote_literal(c.comment.as_deref().unwrap_or(""))
                 ),
-                "none",
+                Lock::none(),
             );
         }
         ctx.rollback(
@@ -161,7 +165,7 @@ impl PlanOperation for CreateTable {
             // CASCADE: foreign keys from other tables this migration creates or changes go with
             // it (whatever order the undo meets them in); nothing older can depend on it.
             format!("DROP TABLE IF EXISTS {qt} CASCADE"),
-            "ACCESS EXCLUSIVE on the new table",
+            Lock::new(LockMode::AccessExclusive, "the new table"),
         );
         let mut pk_all = pk;
         if let Some(p) = self

@@ -6,6 +6,7 @@ use crate::ident::quote_ident;
 use crate::operations::DropColumn;
 use crate::planner::context::truncate63;
 use crate::planner::triggers::{migration_tag, Direction, DualWrite};
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 
 /// The name an archived column gets.
@@ -34,7 +35,7 @@ impl PlanOperation for DropColumn {
                 Stage::Expand,
                 Mode::Transaction,
                 format!("ALTER TABLE {qt} DROP COLUMN {qc}"),
-                "none: the table is new",
+                Lock::new(LockMode::None, "the table is new"),
             );
         } else {
             if t.primary_key.contains(&col.physical) {

@@ -2,6 +2,7 @@
 
 use crate::ident::quote_ident;
 use crate::operations::DropIndex;
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 
 impl PlanOperation for DropIndex {
@@ -22,7 +23,10 @@ impl PlanOperation for DropIndex {
                 quote_ident(&schema),
                 quote_ident(&self.name)
             ),
-            format!("SHARE UPDATE EXCLUSIVE on {schema}.{table} (reads and writes continue)"),
+            Lock::new(
+                LockMode::ShareUpdateExclusive,
+                format!("{schema}.{table} (reads and writes continue)"),
+            ),
         );
         ctx.table_mut(&table)?
             .indexes

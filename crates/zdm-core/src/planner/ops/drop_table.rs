@@ -5,6 +5,7 @@ use crate::ident::quote_ident;
 use crate::operations::DropTable;
 use crate::planner::context::truncate63;
 use crate::planner::triggers::migration_tag;
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 
 /// Schema holding archived tables: `<ledger schema>_archive`.
@@ -21,7 +22,7 @@ impl PlanOperation for DropTable {
                 Stage::Expand,
                 Mode::Transaction,
                 format!("DROP TABLE {qt}"),
-                "none: the table is new",
+                Lock::new(LockMode::None, "the table is new"),
             );
         } else {
             let archive = archive_schema(&ctx.target.ledger_schema);
@@ -35,7 +36,7 @@ impl PlanOperation for DropTable {
                 Stage::Contract,
                 Mode::Transaction,
                 format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&archive)),
-                "none",
+                Lock::none(),
             );
             ctx.complete(
                 Stage::Contract,

@@ -9,6 +9,7 @@ use super::super::triggers::migration_tag;
 use super::super::triggers::{Direction, DualWrite};
 use super::super::{Mode, Stage};
 use crate::ident::{quote_ident, quote_literal};
+use crate::planner::{Lock, LockMode};
 use crate::schema::{Constraint, ConstraintKind, Schema, Table};
 use sha2::{Digest, Sha256};
 
@@ -210,7 +211,7 @@ pub fn duplicate_column(
                     quote_literal(&identity_next),
                     quote_literal(seq)
                 ),
-                "none",
+                Lock::none(),
             );
             ctx.complete(
                 Stage::Contract,
@@ -274,7 +275,7 @@ pub fn duplicate_column(
                 quote_literal(&col.physical),
                 quote_literal(&identity_next)
             ),
-            "none",
+            Lock::none(),
         );
     }
     ctx.rollback(
@@ -455,10 +456,7 @@ pub(crate) fn rebuild_dependents(ctx: &mut PlanContext) {
         };
         let qt = ctx.qt(&physical);
         let lock = ctx.brief_exclusive(&physical);
-        let validate_lock = format!(
-            "SHARE UPDATE EXCLUSIVE on {}.{physical} (reads and writes continue)",
-            ctx.target.schema
-        );
+        let validate_lock = ctx.non_blocking(&physical);
         let mut after_swap = Vec::new();
         for con in t.constraints.iter().filter(|c| {
             matches!(c.kind, ConstraintKind::Check | ConstraintKind::ForeignKey)
@@ -597,10 +595,13 @@ fn swap_referencing_fks(ctx: &mut PlanContext, table: &str, column: &str, temp: 
         );
         let qchild = ctx.qt(&child.physical);
         let dup = quote_ident(&dup_name(&fk.name));
-        let lock = format!(
-            "SHARE ROW EXCLUSIVE on {schema}.{} and {schema}.{table} (brief)",
-            child.physical,
-            schema = ctx.target.schema
+        let lock = Lock::new(
+            LockMode::ShareRowExclusive,
+            format!(
+                "{schema}.{} and {schema}.{table} (brief)",
+                child.physical,
+                schema = ctx.target.schema
+            ),
         );
         ctx.complete(
             Stage::Validate,

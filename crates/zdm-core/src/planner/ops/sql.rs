@@ -6,6 +6,7 @@
 
 use crate::ident::unquote_parts;
 use crate::operations::RawSql;
+use crate::planner::{Lock, LockMode};
 use crate::planner::{Mode, PlanContext, PlanOperation, Stage};
 use crate::sql::{head_words, split_statements};
 
@@ -74,7 +75,7 @@ pub fn inferred_down(
 
 impl PlanOperation for RawSql {
     fn plan(&self, ctx: &mut PlanContext) -> Result<(), String> {
-        let lock = "as the SQL takes (raw SQL: check it with `zdm lint`)";
+        let lock = Lock::new(LockMode::AsTheSqlTakes, "raw SQL: check it with `zdm lint`");
         for (sql, mode) in steps(&self.up) {
             if self.on_complete {
                 let stage = if mode == Mode::NoTransaction {
@@ -82,14 +83,14 @@ impl PlanOperation for RawSql {
                 } else {
                     Stage::Contract
                 };
-                ctx.complete(stage, mode, sql, lock);
+                ctx.complete(stage, mode, sql, lock.clone());
             } else {
                 let stage = if mode == Mode::NoTransaction {
                     Stage::ExpandConcurrently
                 } else {
                     Stage::Expand
                 };
-                ctx.start(stage, mode, sql, lock);
+                ctx.start(stage, mode, sql, lock.clone());
             }
         }
         if self.on_complete {
@@ -124,7 +125,7 @@ impl PlanOperation for RawSql {
             } else {
                 Stage::Undo
             };
-            ctx.rollback(stage, mode, sql, lock);
+            ctx.rollback(stage, mode, sql, lock.clone());
         }
         Ok(())
     }
