@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::executor::{in_transaction_from, with_lock_retry, RetryError, RetryLog};
 use crate::ledger::events::{EventLevel, NewEvent};
 use crate::runner::Session;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use zdm_core::ident::{quote_ident, quote_qualified};
 use zdm_core::planner::Backfill;
@@ -40,6 +39,9 @@ pub struct BackfillConfig {
     /// application keeps most of the machine (gh-ost's nice ratio). 0 turns yielding off.
     pub busy_nice: f64,
 }
+
+/// The least rows a batch takes while the application is busy.
+const BUSY_MIN_ROWS: i64 = 100;
 
 impl Default for BackfillConfig {
     fn default() -> Self {
@@ -81,9 +83,6 @@ pub const BATCH_BUCKETS: &[f64] = &[
 
 /// Why a backfill waited instead of working (`throttled_seconds` keys, the metric's `cause`).
 pub const THROTTLE_DELAY: &str = "delay";
-/// The least rows a batch takes while the application is busy.
-const BUSY_MIN_ROWS: i64 = 100;
-
 /// Throttle cause: resting after a batch while the application is busy.
 pub const THROTTLE_LOAD: &str = "load";
 
@@ -276,8 +275,6 @@ pub async fn run(
     };
     let mut throttler = crate::throttle::Throttler::new(cfg.throttle.clone());
     let mut busy = BusyCheck::default();
-    // The batch statements' own duration (the last attempt's), for sizing the next batch.
-    let work_micros = AtomicU64::new(0);
     loop {
         hold_back(session, id, &bf.table, &mut throttler, &mut stats, observer).await?;
         let began = Instant::now();
@@ -325,7 +322,7 @@ pub async fn run(
                             from + pages > relpages,
                         )
                     };
-                    work_micros.store(work_began.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    let work = work_began.elapsed();
                     let done_now = done + updated;
                     // The stats as they are once this batch commits (a retried attempt starts
                     // again from the committed ones).
@@ -351,13 +348,13 @@ pub async fn run(
                     )
                     .await?;
                     crate::failpoint::hit("backfill.batch_uncommitted");
-                    Ok::<_, tokio_postgres::Error>((updated, next, end, s))
+                    Ok::<_, tokio_postgres::Error>((updated, next, end, s, work))
                 })
                 .await
             },
         )
         .await;
-        let (updated, next, end, committed) = match outcome {
+        let (updated, next, end, committed, work) = match outcome {
             Ok(v) => v,
             Err(RetryError::Failed(e)) | Err(RetryError::Exhausted { last: e, .. }) => {
                 return Err(e.into())
@@ -389,7 +386,7 @@ pub async fn run(
         }
         // Sized by the statements' own time: round trips hold no locks and write no WAL, and
         // counting them would shrink batches to nothing when the server is far away or busy.
-        let work = (work_micros.load(Ordering::Relaxed) as f64 / 1e6).max(0.0005);
+        let work = work.as_secs_f64().max(0.0005);
         let factor = (target.as_secs_f64() / work).clamp(0.5, 2.0);
         // Beside a busy application batches stay short, but not so short that round trips
         // are all they do.
@@ -610,9 +607,7 @@ impl Keyset {
             last: format!("SELECT ARRAY[{as_text}] FROM {qt} ORDER BY {descending} LIMIT 1"),
         }
     }
-}
 
-impl Keyset {
     /// Where the walk stops: the greatest key once the dual-write trigger exists. Every row
     /// written without the trigger is committed by then (creating it waited for each
     /// transaction that had written the table), so rows past this key were written through
